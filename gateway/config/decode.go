@@ -81,10 +81,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, secret bool
 		if isNull(n) {
 			return
 		}
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+		// Decode into a fresh value and keep it only if it decoded
+		// cleanly, so that validation never sees a half-read zero.
+		fresh := reflect.New(v.Type().Elem())
+		if !v.IsNil() {
+			fresh.Elem().Set(v.Elem())
 		}
-		d.decode(n, v.Elem(), path, secret)
+		before := len(d.diags.Errors())
+		d.decode(n, fresh.Elem(), path, secret)
+		if len(d.diags.Errors()) == before || v.Type().Elem().Kind() == reflect.Struct {
+			v.Set(fresh)
+		}
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
@@ -333,6 +340,8 @@ func (as *Assignments) decodeYAML(d *decoder, n *yaml.Node, path string) {
 		}
 		seen[k.Value] = true
 		a := Assignment{Target: k.Value, KeyPos: d.pos(k), Path: fpath}
+		d.keyAt[fpath] = d.pos(k)
+		d.at[fpath] = d.pos(val)
 		a.Value.decodeYAML(d, val, fpath)
 		*as = append(*as, a)
 	}

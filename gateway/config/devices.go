@@ -143,10 +143,11 @@ func (l *loader) validateDevice(cfg *Config, rd *rawDevice, profiles map[string]
 	if d.Kind == "" && prof != nil {
 		d.Kind = prof.Kind
 	}
+	kindOK := false
 	if d.Kind == "" {
 		l.missing(path+".kind", "sign, flagpole, occupancy, pa or generic")
 	} else {
-		l.checkEnum(path+".kind", "device kind", &d.Kind, kinds)
+		kindOK = l.checkEnum(path+".kind", "device kind", &d.Kind, kinds)
 	}
 	if rd.Connection == "" {
 		l.missing(path+".connection", "the name of a connection")
@@ -191,6 +192,7 @@ func (l *loader) validateDevice(cfg *Config, rd *rawDevice, profiles map[string]
 		}
 		entries = append(entries, entry{raw: *op, srcPath: opath})
 	}
+	failed := map[string]bool{} // points already reported as wrong
 	for _, e := range entries {
 		fieldPath := func(field string) string {
 			if e.ovPath != "" {
@@ -202,6 +204,8 @@ func (l *loader) validateDevice(cfg *Config, rd *rawDevice, profiles map[string]
 		}
 		if p := l.resolvePoint(d, e.raw, poll, fieldPath, e.srcPath); p != nil {
 			d.Points = append(d.Points, p)
+		} else {
+			failed[e.raw.Name] = true
 		}
 	}
 	if brokenProfile {
@@ -210,7 +214,7 @@ func (l *loader) validateDevice(cfg *Config, rd *rawDevice, profiles map[string]
 		l.unresolved[d.Name] = true
 		return d
 	}
-	if len(d.Points) == 0 && d.Connection != nil {
+	if len(d.Points) == 0 && len(failed) == 0 && d.Connection != nil {
 		l.errorf(path, "device has no points: give a profile or a points section")
 	}
 	l.checkOverlaps(d, func(p *Point) string {
@@ -224,15 +228,17 @@ func (l *loader) validateDevice(cfg *Config, rd *rawDevice, profiles map[string]
 		}
 		return path
 	})
-	l.validateKindSettings(path, rd, d)
+	if kindOK {
+		l.validateKindSettings(path, rd, d, failed)
+	}
 	return d
 }
 
 // validateAddressing checks that a device is addressed the way its
 // connection's protocol needs.
 func (l *loader) validateAddressing(path string, rd *rawDevice, d *Device) {
-	if d.Connection == nil {
-		return
+	if d.Connection == nil || !d.Connection.Protocol.IsModbus() && !d.Connection.Protocol.IsMQTT() {
+		return // the connection's own error says why
 	}
 	proto := d.Connection.Protocol
 	if proto.IsModbus() {
@@ -269,6 +275,14 @@ func (l *loader) unknownRef(path, what, name string, known []string) {
 		msg += fmt.Sprintf("; did you mean %q?", hint)
 	}
 	l.errorf(path, "%s", msg)
+}
+
+func (l *loader) unknownRefKey(path, what, name string, known []string) {
+	msg := fmt.Sprintf("unknown %s %q", what, name)
+	if hint := closest(name, known); hint != "" {
+		msg += fmt.Sprintf("; did you mean %q?", hint)
+	}
+	l.errorKey(path, "%s", msg)
 }
 
 func keys[V any](m map[string]V) []string {
@@ -326,13 +340,17 @@ func (l *loader) resolvePoint(d *Device, rp rawPoint, devicePoll time.Duration, 
 	default:
 		p.Type = TypeFloat64 // MQTT JSON numbers
 	}
-	if d.Connection == nil {
-		return p
+	proto := Protocol("")
+	if d.Connection != nil {
+		proto = d.Connection.Protocol
 	}
 	ok := true
-	if d.Connection.Protocol.IsModbus() {
-		ok = l.checkModbusPoint(p, rp, fieldPath, path)
-	} else {
+	switch {
+	case proto.IsModbus():
+		if !l.checkModbusPoint(p, rp, fieldPath, path) {
+			return nil
+		}
+	case proto.IsMQTT():
 		if rp.Field == nil || *rp.Field == "" {
 			l.missing(path+".field", "the JSON field of the device's messages that holds this point")
 			ok = false
@@ -432,17 +450,19 @@ func (l *loader) checkOverlaps(d *Device, pathOf func(*Point) string) {
 	}
 }
 
-func (l *loader) validateKindSettings(path string, rd *rawDevice, d *Device) {
+func (l *loader) validateKindSettings(path string, rd *rawDevice, d *Device, failed map[string]bool) {
 	sections := map[string]bool{KindSign: rd.Sign != nil, KindFlagpole: rd.Flagpole != nil, KindOccupancy: rd.Occupancy != nil, KindPA: rd.PA != nil}
 	for kind, given := range sections {
 		if given && kind != d.Kind {
-			l.errorf(path+"."+kind, "settings for a %s on a device of kind %q", kind, d.Kind)
+			l.errorKey(path+"."+kind, "settings for a %s on a device of kind %q", kind, d.Kind)
 		}
 	}
 	if d.Connection != nil {
 		for _, req := range requiredPoints[d.Kind] {
 			p := d.Point(req.name)
 			switch {
+			case p == nil && failed[req.name]:
+				// Its own error says what is wrong with it.
 			case p == nil:
 				l.errorf(path+".points", "a %s needs a point named %q", d.Kind, req.name)
 			case req.writable && !p.Writable():

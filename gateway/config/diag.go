@@ -97,12 +97,18 @@ func (e *Error) Error() string {
 }
 
 // closest returns the candidate nearest to word by edit distance, when it is
-// near enough to be a likely typo ("did you mean"), or "".
+// near enough to be a likely typo ("did you mean"), or "". Ties go to the
+// candidate of the closest length.
 func closest(word string, candidates []string) string {
-	best, bestDist := "", 1<<30
+	best, bestDist, bestLen := "", 1<<30, 1<<30
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist {
-			best, bestDist = c, d
+		d := editDistance(strings.ToLower(word), strings.ToLower(c))
+		lenDiff := len(c) - len(word)
+		if lenDiff < 0 {
+			lenDiff = -lenDiff
+		}
+		if d < bestDist || d == bestDist && lenDiff < bestLen {
+			best, bestDist, bestLen = c, d, lenDiff
 		}
 	}
 	limit := 2
@@ -115,24 +121,30 @@ func closest(word string, candidates []string) string {
 	return ""
 }
 
-// editDistance is the Levenshtein distance between a and b, in runes.
+// editDistance is the optimal-string-alignment distance between a and b, in
+// runes: insertions, deletions, substitutions and swaps of two neighbours
+// ("sing" for "sign") each cost 1.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }

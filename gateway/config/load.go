@@ -92,9 +92,10 @@ func load(file string, src source) (*Config, error) {
 		unresolved: map[string]bool{},
 	}
 	var raw rawFile
-	if l.parse(file, data, &raw) {
-		l.loadProfileFiles(&raw)
+	if !l.parse(file, data, &raw) {
+		return nil, &Error{Diagnostics: l.diags}
 	}
+	l.loadProfileFiles(&raw)
 	cfg := l.validate(&raw)
 	l.diags = l.diags.sort()
 	if len(l.diags.Errors()) > 0 {
@@ -124,7 +125,7 @@ type loader struct {
 func (l *loader) parse(file string, data []byte, out any) bool {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		l.diags = append(l.diags, syntaxDiagnostic(file, err))
+		l.diags = append(l.diags, syntaxDiagnostic(file, data, err))
 		return false
 	}
 	if len(root.Content) == 0 {
@@ -140,17 +141,34 @@ func (l *loader) parse(file string, data []byte, out any) bool {
 }
 
 // syntaxDiagnostic turns a yaml.v3 error ("yaml: line 7: did not find
-// expected key") into a positioned diagnostic.
-func syntaxDiagnostic(file string, err error) Diagnostic {
+// expected key") into a positioned diagnostic. yaml.v3 reports parser
+// errors at the line where the enclosing block began, not where the problem
+// is, so the line is found again: it is the first line at which the file,
+// cut just after it, no longer parses.
+func syntaxDiagnostic(file string, data []byte, err error) Diagnostic {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, after, ok := strings.Cut(rest, ":"); ok {
-			fmt.Sscanf(n, "%d", &line)
+		if _, after, ok := strings.Cut(rest, ":"); ok {
 			msg = strings.TrimSpace(after)
 		}
 	}
-	return Diagnostic{Pos: Pos{File: file, Line: line, Col: 1}, Message: "YAML syntax: " + msg}
+	lines := strings.SplitAfter(string(data), "\n")
+	parses := func(n int) bool {
+		var node yaml.Node
+		return yaml.Unmarshal([]byte(strings.Join(lines[:n], "")), &node) == nil
+	}
+	// Binary search for the shortest failing prefix; parses(0) is true and
+	// parses(len(lines)) is false.
+	lo, hi := 0, len(lines)
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if parses(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return Diagnostic{Pos: Pos{File: file, Line: hi, Col: 1}, Message: "YAML syntax: " + msg}
 }
 
 // loadProfileFiles adds the profiles of the profiles/ folder beside the

@@ -179,7 +179,7 @@ func (l *loader) settings(cfg *Config, as Assignments, ok bool) ([]Setting, bool
 	for _, a := range as {
 		dev, pt, found := strings.Cut(a.Target, ".")
 		if !found {
-			l.errorf(a.Path, "%q must name a point as device.point", a.Target)
+			l.errorKey(a.Path, "%q must name a point as device.point", a.Target)
 			ok = false
 			continue
 		}
@@ -189,7 +189,7 @@ func (l *loader) settings(cfg *Config, as Assignments, ok bool) ([]Setting, bool
 			for _, x := range cfg.Devices {
 				names = append(names, x.Name)
 			}
-			l.unknownRef(a.Path, "device", dev, names)
+			l.unknownRefKey(a.Path, "device", dev, names)
 			ok = false
 			continue
 		}
@@ -203,12 +203,12 @@ func (l *loader) settings(cfg *Config, as Assignments, ok bool) ([]Setting, bool
 			for _, x := range d.Points {
 				names = append(names, x.Name)
 			}
-			l.unknownRef(a.Path, "point of "+dev, pt, names)
+			l.unknownRefKey(a.Path, "point of "+dev, pt, names)
 			ok = false
 			continue
 		}
 		if !p.Writable() {
-			l.errorf(a.Path, "point %s is read-only; a rule can set only points with access: write", a.Target)
+			l.errorKey(a.Path, "point %s is read-only; a rule can set only points with access: write", a.Target)
 			ok = false
 			continue
 		}

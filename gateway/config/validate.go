@@ -42,6 +42,16 @@ func (l *loader) errorf(path, format string, args ...any) {
 	l.diags = append(l.diags, Diagnostic{Pos: l.posOf(path), Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// errorKey records an error at the key of path rather than its value: for
+// problems with the entry as a whole.
+func (l *loader) errorKey(path, format string, args ...any) {
+	pos, ok := l.keyAt[path]
+	if !ok {
+		pos = l.posOf(path)
+	}
+	l.diags = append(l.diags, Diagnostic{Pos: pos, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
 func (l *loader) warnf(path, format string, args ...any) {
 	l.diags = append(l.diags, Diagnostic{Pos: l.posOf(path), Path: path, Message: fmt.Sprintf(format, args...), Warning: true})
 }
@@ -51,15 +61,21 @@ func (l *loader) missing(path, what string) {
 	if l.suggested[path] {
 		return // already reported as a misspelt key
 	}
-	parent := path
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		parent = path[:i]
-	} else {
-		parent = ""
+	if _, written := l.at[path]; written {
+		return // written but unreadable: already reported by the decoder
 	}
-	pos, ok := l.keyAt[parent]
-	if !ok {
-		pos = l.posOf(parent)
+	// Point at the key of the nearest enclosing entry that was written.
+	pos := Pos{File: l.file, Line: 1, Col: 1}
+	for p := path; ; {
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+		if kp, ok := l.keyAt[p]; ok {
+			pos = kp
+			break
+		}
 	}
 	msg := "missing required field"
 	if what != "" {
