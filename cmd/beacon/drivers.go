@@ -1,0 +1,11 @@
+package main
+
+import (
+	"github.com/beacon-edge/beacon/gateway"
+	"github.com/beacon-edge/beacon/gateway/config"
+)
+
+// driverFactories lists the protocol drivers built into this binary.
+func driverFactories() map[config.Protocol]gateway.DriverFactory {
+	return map[config.Protocol]gateway.DriverFactory{}
+}
