@@ -6,7 +6,7 @@ fuzztime="${1:-10s}"
 cd "$(dirname "$0")/.."
 status=0
 while IFS= read -r file; do
-  pkg="./$(dirname "$file")"
+  pkg="$(dirname "$file")"
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
     echo "fuzz: $pkg $target for $fuzztime"
     if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" > /tmp/fuzz-$$.log 2>&1; then

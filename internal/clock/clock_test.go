@@ -1,0 +1,49 @@
+package clock
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFakeFiresTimersInOrderAsItAdvances(t *testing.T) {
+	start := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
+	f := NewFake(start)
+	late := f.After(2 * time.Hour)
+	early := f.After(30 * time.Minute)
+	if f.Waiters() != 2 {
+		t.Fatalf("Waiters = %d, want 2", f.Waiters())
+	}
+	f.Advance(29 * time.Minute)
+	select {
+	case <-early:
+		t.Fatal("timer fired a minute early")
+	default:
+	}
+	f.Advance(time.Minute)
+	select {
+	case at := <-early:
+		if !at.Equal(start.Add(30 * time.Minute)) {
+			t.Errorf("fired with %v, want %v", at, start.Add(30*time.Minute))
+		}
+	default:
+		t.Fatal("timer did not fire at its deadline")
+	}
+	f.Set(start.Add(-time.Hour)) // never backwards
+	if !f.Now().Equal(start.Add(30 * time.Minute)) {
+		t.Errorf("Set moved the clock backwards to %v", f.Now())
+	}
+	f.Advance(2 * time.Hour)
+	select {
+	case <-late:
+	default:
+		t.Fatal("second timer did not fire")
+	}
+	if f.Waiters() != 0 {
+		t.Errorf("Waiters = %d after all fired", f.Waiters())
+	}
+	select {
+	case <-f.After(0):
+	default:
+		t.Error("After(0) did not fire at once")
+	}
+}
