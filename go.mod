@@ -10,5 +10,5 @@ require (
 require (
 	github.com/creack/goselect v0.1.2 // indirect
 	go.bug.st/serial v1.6.4 // indirect
-	golang.org/x/sys v0.19.0 // indirect
+	golang.org/x/sys v0.36.0 // indirect
 )

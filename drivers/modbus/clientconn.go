@@ -28,7 +28,7 @@ type clientConn struct {
 
 	pmu     sync.Mutex
 	pending map[uint16]waiter // pipelined only
-	dead    error                  // pipelined: set once the reader stopped
+	dead    error             // pipelined: set once the reader stopped
 
 	closeOnce sync.Once
 	closeErr  error

@@ -12,15 +12,15 @@ type ExceptionCode byte
 
 // The exception codes of Modbus V1.1b3 §7.
 const (
-	IllegalFunction                    ExceptionCode = 0x01
-	IllegalDataAddress                 ExceptionCode = 0x02
-	IllegalDataValue                   ExceptionCode = 0x03
-	ServerDeviceFailure                ExceptionCode = 0x04
-	Acknowledge                        ExceptionCode = 0x05
-	ServerBusy                         ExceptionCode = 0x06
-	MemoryParityError                  ExceptionCode = 0x08
-	GatewayPathUnavailable             ExceptionCode = 0x0A
-	GatewayTargetFailed                ExceptionCode = 0x0B // "gateway target device failed to respond"
+	IllegalFunction        ExceptionCode = 0x01
+	IllegalDataAddress     ExceptionCode = 0x02
+	IllegalDataValue       ExceptionCode = 0x03
+	ServerDeviceFailure    ExceptionCode = 0x04
+	Acknowledge            ExceptionCode = 0x05
+	ServerBusy             ExceptionCode = 0x06
+	MemoryParityError      ExceptionCode = 0x08
+	GatewayPathUnavailable ExceptionCode = 0x0A
+	GatewayTargetFailed    ExceptionCode = 0x0B // "gateway target device failed to respond"
 )
 
 func (c ExceptionCode) String() string {
