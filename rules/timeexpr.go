@@ -1,8 +1,6 @@
-// Package rules answers "when, and what is wanted": it turns the center's
-// schedules (windows, jobs, calendars, sun events) into desired point values
-// and due jobs as a pure function of time. This file holds the time
-// expressions schedules are written in.
 package rules
+
+// This file holds the time expressions schedules are written in.
 
 import (
 	"fmt"
