@@ -180,6 +180,8 @@ func TestDecodeRequestRefusals(t *testing.T) {
 		{"FC43 bad MEI type", []byte{0x2B, 0x0D, 0x01, 0x00}, IllegalDataValue},
 		{"FC43 read device id code 5", []byte{0x2B, 0x0E, 0x05, 0x00}, IllegalDataValue},
 		{"FC03 short", []byte{0x03, 0x00}, IllegalDataValue},
+		{"FC03 past address 65535", []byte{0x03, 0xFF, 0xFF, 0x00, 0x30}, IllegalDataAddress},
+		{"FC16 past address 65535", []byte{0x10, 0xFF, 0xFF, 0x00, 0x02, 0x04, 0, 1, 0, 2}, IllegalDataAddress},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -398,6 +398,11 @@ func DecodeRequest(pdu []byte) (Request, error) {
 			return r, bad
 		}
 	}
+	// Addresses past 65535 are IllegalDataAddress (§6 diagrams: "starting
+	// address + quantity of outputs == OK").
+	if err := r.Validate(); err != nil {
+		return r, requestError(f, IllegalDataAddress)
+	}
 	return r, nil
 }
 
