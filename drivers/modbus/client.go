@@ -125,7 +125,8 @@ func (c *Client) Close() error {
 	return err
 }
 
-// Do sends req to unit and returns the response. It is the general form of
+// Do sends req to unit and returns the response. With RTU framing, unit 0
+// is a broadcast: meant for writes, sent without waiting for an answer. It is the general form of
 // the Read… and Write… methods. The error wraps ErrInvalidRequest (not
 // sent), ErrTimeout (also matching context.DeadlineExceeded), ErrConnection,
 // ErrMalformed or ErrClosed, or is an *ExceptionError; a cancelled ctx

@@ -131,6 +131,11 @@ func (cc *clientConn) roundTrip(ctx context.Context, deadline time.Time, txID ui
 	if _, err := cc.link.Write(adu); err != nil {
 		return fail(cc.linkError(ctx, "send", err))
 	}
+	if cc.rtur != nil && unit == 0 {
+		// A broadcast on a serial line is not answered (Serial Line V1.02 §2.1).
+		cc.lastIO = time.Now()
+		return Response{Function: req.Function}, true, nil
+	}
 	for {
 		var frame []byte
 		var err error

@@ -286,11 +286,11 @@ func TestTiming(t *testing.T) {
 		exchange          time.Duration // FC03 of 10 registers: 8-byte request, 25-byte response
 		exchangeTolerance time.Duration
 	}{
-		// 11 bits at 9600 baud: 1145.833 µs per character; t3.5 = 4010.4 µs.
-		{"9600 baud 11 bits", 9600, 11, 1145833 * time.Nanosecond, 4010415 * time.Nanosecond, 1718749 * time.Nanosecond,
-			33*1145833*time.Nanosecond + 2*4010415*time.Nanosecond, 100 * time.Nanosecond},
-		{"19200 baud 11 bits", 19200, 11, 572916 * time.Nanosecond, 2005206 * time.Nanosecond, 859374 * time.Nanosecond,
-			33*572916*time.Nanosecond + 2*2005206*time.Nanosecond, 100 * time.Nanosecond},
+		// 11 bits at 9600 baud: 1145.833 µs per character; t3.5 = 4010.417 µs.
+		{"9600 baud 11 bits", 9600, 11, 1145833 * time.Nanosecond, 4010416 * time.Nanosecond, 1718750 * time.Nanosecond,
+			33*1145833*time.Nanosecond + 2*4010416*time.Nanosecond, 100 * time.Nanosecond},
+		{"19200 baud 11 bits", 19200, 11, 572916 * time.Nanosecond, 2005208 * time.Nanosecond, 859375 * time.Nanosecond,
+			33*572916*time.Nanosecond + 2*2005208*time.Nanosecond, 100 * time.Nanosecond},
 		// Above 19200 baud t3.5 and t1.5 are fixed (Serial Line V1.02 §2.5.1.1).
 		{"38400 baud 11 bits", 38400, 11, 286458 * time.Nanosecond, 1750 * time.Microsecond, 750 * time.Microsecond,
 			33*286458*time.Nanosecond + 2*1750*time.Microsecond, 100 * time.Nanosecond},

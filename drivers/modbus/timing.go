@@ -25,19 +25,25 @@ func CharTime(baud, bitsPerChar int) time.Duration {
 // T35 is the silence that separates RTU frames: 3.5 character times, or a
 // fixed 1.75 ms above 19200 baud (Modbus over Serial Line V1.02 §2.5.1.1).
 func T35(baud, bitsPerChar int) time.Duration {
+	if baud <= 0 {
+		return 0
+	}
 	if baud > 19200 {
 		return fastT35
 	}
-	return CharTime(baud, bitsPerChar) * 7 / 2
+	return time.Duration(7 * int64(bitsPerChar) * int64(time.Second) / (2 * int64(baud)))
 }
 
 // T15 is the longest silence allowed inside an RTU frame: 1.5 character
 // times, or a fixed 0.75 ms above 19200 baud (§2.5.1.1).
 func T15(baud, bitsPerChar int) time.Duration {
+	if baud <= 0 {
+		return 0
+	}
 	if baud > 19200 {
 		return fastT15
 	}
-	return CharTime(baud, bitsPerChar) * 3 / 2
+	return time.Duration(3 * int64(bitsPerChar) * int64(time.Second) / (2 * int64(baud)))
 }
 
 // RTUFrameTime is the wire time of one RTU frame of pduLen PDU bytes
