@@ -49,8 +49,8 @@ type Decision struct {
 
 // JobRecord is what is kept on disk per job.
 type JobRecord struct {
-	// Handled is the latest scheduled instant that was run or recorded as
-	// missed; instants up to it are never considered again.
+	// Handled is the watermark: every instant up to it has been run or
+	// recorded as missed, and is never considered again.
 	Handled time.Time `json:"handled"`
 	// LastRun is the scheduled instant of the last run, for status pages.
 	LastRun time.Time `json:"last_run,omitzero"`
@@ -158,7 +158,13 @@ type JobRunner struct {
 	cal     Calendar
 	store   JobStore
 	records map[string]JobRecord
+	savedAt time.Time // the now of the last save
 }
+
+// WatermarkEvery is how often a runner with nothing to decide still saves
+// its watermark, so that after an outage the instants it slept through are
+// recorded as missed.
+const WatermarkEvery = 15 * time.Minute
 
 // NewJobRunner loads the runner's state from store.
 func NewJobRunner(ctx context.Context, jobs []Job, c Center, cal Calendar, store JobStore) (*JobRunner, error) {
@@ -184,10 +190,12 @@ func NewJobRunner(ctx context.Context, jobs []Job, c Center, cal Calendar, store
 //   - an instant past its grace is missed;
 //   - a job with no record (first start) looks back only over its grace,
 //     and never further back than MaxCatchUp;
-//   - each instant is decided once: the record of the latest handled instant
-//     is saved before Due returns, so a restart, or a clock set back, cannot
-//     run it again. If saving fails, Due returns the error and no decisions,
-//     and nothing runs (at most once, never twice).
+//   - each instant is decided once: the watermark (now) is saved before Due
+//     returns decisions, so a restart, or a clock set back, cannot run it
+//     again. If saving fails, Due returns the error and no decisions, and
+//     nothing runs (at most once, never twice). With nothing to decide the
+//     watermark is saved every WatermarkEvery, so instants missed during an
+//     outage are recorded as missed after it.
 func (r *JobRunner) Due(ctx context.Context, now time.Time, trusted bool) ([]Decision, error) {
 	if !trusted {
 		return nil, nil
@@ -199,7 +207,7 @@ func (r *JobRunner) Due(ctx context.Context, now time.Time, trusted bool) ([]Dec
 	for k, v := range r.records {
 		next[k] = v
 	}
-	changed := false
+	changed := r.savedAt.IsZero() || now.Sub(r.savedAt) >= WatermarkEvery
 	for i := range r.jobs {
 		j := &r.jobs[i]
 		rec := next[j.Name]
@@ -211,6 +219,10 @@ func (r *JobRunner) Due(ctx context.Context, now time.Time, trusted bool) ([]Dec
 			from = floor
 		}
 		occ := Occurrences(r.jobs[i:i+1], r.center, r.cal, from, now)
+		if now.After(rec.Handled) {
+			rec.Handled = now
+			next[j.Name] = rec
+		}
 		if len(occ) == 0 {
 			continue
 		}
@@ -233,17 +245,17 @@ func (r *JobRunner) Due(ctx context.Context, now time.Time, trusted bool) ([]Dec
 			}
 			out = append(out, d)
 		}
-		rec.Handled = occ[len(occ)-1].At
 		next[j.Name] = rec
 		changed = true
 	}
 	if !changed {
+		r.records = next // the watermark moves in memory; disk catches up later
 		return nil, nil
 	}
 	if err := r.store.Save(ctx, next); err != nil {
 		return nil, fmt.Errorf("record job decisions: %w", err)
 	}
-	r.records = next
+	r.records, r.savedAt = next, now
 	slices.SortStableFunc(out, func(a, b Decision) int { return a.Scheduled.Compare(b.Scheduled) })
 	return out, nil
 }

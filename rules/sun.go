@@ -53,7 +53,7 @@ func (e SunEvent) OK() bool { return e.Status == SunOccurs }
 type SunDay struct {
 	Date Date
 	// Noon is solar noon (the sun's transit), always defined.
-	Noon                         time.Time
+	Noon                        time.Time
 	Dawn, Sunrise, Sunset, Dusk SunEvent
 }
 
