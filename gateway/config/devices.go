@@ -122,6 +122,12 @@ func mergePoint(base, over *rawPoint) rawPoint {
 	if over.Field != nil {
 		m.Field = over.Field
 	}
+	if over.Command != nil {
+		m.Command = over.Command
+	}
+	if over.Remote != nil {
+		m.Remote = over.Remote
+	}
 	return m
 }
 
@@ -365,6 +371,9 @@ func (l *loader) resolvePoint(d *Device, rp rawPoint, devicePoll time.Duration, 
 			}
 		}
 	}
+	if !l.resolvePointMQTT(p, rp, proto, fieldPath) {
+		ok = false
+	}
 	if rp.Safe.Set {
 		if !p.Writable() {
 			l.errorf(fieldPath("safe"), "a safe value needs a writable point (access: write)")
@@ -538,6 +547,27 @@ func (l *loader) validateKindSettings(path string, rd *rawDevice, d *Device, fai
 			}
 			if r.MaxClip != nil {
 				pa.MaxClip = *r.MaxClip
+			}
+			for _, rc := range r.Clips {
+				cpath := path + ".pa.clips." + rc.Name
+				c := Clip{Name: rc.Name, File: rc.File}
+				if rc.File != "" {
+					c.File = l.src.abs(rc.File)
+				}
+				if rc.ID != nil {
+					if c.ID = *rc.ID; c.ID < 1 || c.ID > 65535 {
+						l.errorf(cpath+".id", "clip id %d must be 1 to 65535", c.ID)
+					}
+				}
+				if rc.ID == nil && rc.File == "" {
+					l.errorKey(cpath, "a clip needs an id (played by the PA device) or a file (played by the local player)")
+				}
+				if rc.Length == nil {
+					l.missing(cpath+".length", "how long the clip plays, e.g. 45s")
+				} else if c.Length = *rc.Length; c.Length <= 0 {
+					l.errorf(cpath+".length", "length must be more than 0")
+				}
+				pa.Clips = append(pa.Clips, c)
 			}
 		}
 		if d.Connection != nil && d.Point("power") == nil && d.CommandTopic == "" {

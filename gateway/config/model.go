@@ -22,6 +22,8 @@ type Config struct {
 	Calendar    []CalendarEntry
 	Telemetry   Telemetry
 	API         API
+	North       *North  // MQTT north, nil when not configured (mqtt.go)
+	Broker      *Broker // embedded MQTT broker, nil when not configured
 	// Warnings found while loading; a config with warnings still loads.
 	Warnings Diagnostics
 }
@@ -65,6 +67,8 @@ type Connection struct {
 	InFlight int // Modbus TCP requests outstanding at once (default 1)
 	MaxGap   int // registers the Modbus read planner may bridge (default 8)
 	Serial   *Serial
+	CAFile   string // mqtts: a CA added to the system roots
+	ClientID string // MQTT client id, stable: beacon-COUNTY-CENTER-CONNECTION
 }
 
 // Serial holds the line settings of a Modbus RTU connection.
@@ -182,6 +186,26 @@ type PASettings struct {
 	Player  string // local player command, e.g. "aplay -D hw:1"; empty = the device plays clips
 	Volume  int    // default volume, 0–100
 	MaxClip time.Duration
+	Clips   []Clip
+}
+
+// Clip is a recorded announcement: the number the PA device plays it by,
+// or the audio file a local player plays, and its length.
+type Clip struct {
+	Name   string
+	ID     int    // written to the PA's "clip" point; 0 when played locally
+	File   string // for a local player, relative to the config's folder
+	Length time.Duration
+}
+
+// Clip returns the clip of that name, or nil.
+func (pa *PASettings) Clip(name string) *Clip {
+	for i := range pa.Clips {
+		if pa.Clips[i].Name == name {
+			return &pa.Clips[i]
+		}
+	}
+	return nil
 }
 
 // Table is a Modbus data table.
@@ -288,6 +312,11 @@ type Point struct {
 	// Field is the JSON field path of an MQTT point, e.g. "occupancy" or
 	// "state.count".
 	Field string
+	// Command is the JSON template an MQTT point is written with (see
+	// CommandValue); empty: {"FIELD": value} nested along Field's path.
+	Command string
+	// Remote: the point takes commands from MQTT north (issue 6).
+	Remote bool
 }
 
 // Ref returns the point's device.point reference.

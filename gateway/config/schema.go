@@ -16,6 +16,8 @@ type rawFile struct {
 	Calendar    []rawCalEntry   `yaml:"calendar"`
 	Telemetry   rawTelemetry    `yaml:"telemetry"`
 	API         rawAPI          `yaml:"api"`
+	North       *rawNorth       `yaml:"north"`  // mqtt.go
+	Broker      *rawBroker      `yaml:"broker"` // mqtt.go
 }
 
 type rawCenter struct {
@@ -42,6 +44,10 @@ type rawConnection struct {
 	InFlight *int `yaml:"in_flight"`
 	// MaxGap is how many unused registers the read planner may bridge.
 	MaxGap *int `yaml:"max_gap"`
+	// CAFile adds a CA to the system roots of an mqtts connection.
+	CAFile string `yaml:"ca_file"`
+	// ClientID overrides an MQTT connection's client id.
+	ClientID string `yaml:"client_id"`
 }
 
 // rawProfile is a reusable register map of a model of hardware, given
@@ -76,6 +82,8 @@ type rawPoint struct {
 	Poll    *time.Duration `yaml:"poll"`
 	Safe    Literal        `yaml:"safe"`
 	Field   *string        `yaml:"field"`
+	Command *string        `yaml:"command"` // MQTT command template, mqtt.go
+	Remote  *bool          `yaml:"remote"`  // commands from MQTT north
 }
 
 type rawDevice struct {
@@ -118,6 +126,15 @@ type rawPA struct {
 	Player  string         `yaml:"player"`
 	Volume  *int           `yaml:"volume"`
 	MaxClip *time.Duration `yaml:"max_clip"`
+	Clips   []rawClip      `yaml:"clips"`
+}
+
+// rawClip is one recorded announcement a PA can play.
+type rawClip struct {
+	Name   string         `yaml:"name,key"`
+	ID     *int           `yaml:"id"`
+	File   string         `yaml:"file"`
+	Length *time.Duration `yaml:"length"`
 }
 
 type rawRule struct {

@@ -122,6 +122,14 @@ func (l *loader) validateRule(cfg *Config, path string, rr *rawRule) *Rule {
 		} else {
 			ok = false
 		}
+		if dev := cfg.Device(b.Device); b.Clip != "" && dev != nil && dev.PA != nil && dev.PA.Clip(b.Clip) == nil {
+			var names []string
+			for _, c := range dev.PA.Clips {
+				names = append(names, c.Name)
+			}
+			l.unknownRef(bpath+".clip", "clip of "+dev.Name, b.Clip, names)
+			ok = false
+		}
 		if (b.Clip == "") == (b.Text == "") {
 			l.errorf(bpath, "a broadcast needs a clip or a text, not both")
 			ok = false
