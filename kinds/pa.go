@@ -113,7 +113,9 @@ func (p *PA) Playing() (BroadcastRecord, bool) {
 	return *p.current, true
 }
 
-func (p *PA) ref(point string) drivers.PointRef { return drivers.PointRef{Device: p.dev.Name, Point: point} }
+func (p *PA) ref(point string) drivers.PointRef {
+	return drivers.PointRef{Device: p.dev.Name, Point: point}
+}
 
 func (p *PA) has(point string) bool { return p.dev.Point(point) != nil }
 

@@ -117,7 +117,9 @@ func TestCheckReportsProblems(t *testing.T) {
 	}{
 		{"typo in a key", func(t *testing.T) string { return replace(t, "  timezone:", "  timezon:") },
 			[]string{`center.yaml:5:3: center.timezon: unknown field "timezon"; did you mean "timezone"?`}},
-		{"unknown key without a near miss", func(t *testing.T) string { return replace(t, "  name: 测试中心\n", "  name: 测试中心\n  colour: red\n") },
+		{"unknown key without a near miss", func(t *testing.T) string {
+			return replace(t, "  name: 测试中心\n", "  name: 测试中心\n  colour: red\n")
+		},
 			[]string{`center.yaml:4:3: center.colour: unknown field "colour"`}},
 		{"bad time zone", func(t *testing.T) string { return replace(t, "Asia/Shanghai", "Asia/Shangai") },
 			[]string{`center.yaml:5:13: center.timezone: unknown time zone "Asia/Shangai": use an IANA name such as Asia/Shanghai`}},
@@ -149,7 +151,9 @@ func TestCheckReportsProblems(t *testing.T) {
 			`center.yaml:9:10: connections.bus.url: parity "X" must be N, E or O`,
 			`center.yaml:9:10: connections.bus.url: unknown serial option "bauds"; did you mean "baud"?`,
 		}},
-		{"bad duration", func(t *testing.T) string { return replace(t, "    url: tcp://127.0.0.1:1502\n", "    url: tcp://127.0.0.1:1502\n    timeout: 5 min\n") },
+		{"bad duration", func(t *testing.T) string {
+			return replace(t, "    url: tcp://127.0.0.1:1502\n", "    url: tcp://127.0.0.1:1502\n    timeout: 5 min\n")
+		},
 			[]string{`center.yaml:10:14: connections.bus.timeout: bad duration "5 min": write it like 500ms, 30s, 15m or 1h30m`}},
 		{"literal secret is refused and not printed", func(t *testing.T) string {
 			return replace(t, "devices:\n", "  broker:\n    url: mqtt://127.0.0.1:1883\n    username: beacon\n    password: hunter2\ndevices:\n")
