@@ -281,8 +281,8 @@ func (e *Evaluator) Evaluate(t time.Time, in Inputs, st *State) {
 	var why [64]*occurrence
 	for i := range e.s.Windows {
 		w := &e.s.Windows[i]
-		for _, dp := range days { // d+1 too: sunrise-12h can start the day before
-			if o := &dp.occ[i]; o.contains(t) {
+		for k := range days { // d+1 too: sunrise-12h can start the day before
+			if o := &days[k].occ[i]; o.contains(t) {
 				open[i] = 1
 				if i < len(why) {
 					why[i] = o
@@ -299,10 +299,12 @@ func (e *Evaluator) Evaluate(t time.Time, in Inputs, st *State) {
 			}
 		}
 	}
-	for _, p := range e.points {
+	for pi := range e.points {
+		p := &e.points[pi]
 		want := Want{Point: p.ref}
 		chosen := -1
-		for _, u := range p.uses {
+		for ui := range p.uses {
+			u := &p.uses[ui]
 			if u.otherwise || open[u.window] == 0 {
 				continue
 			}
@@ -320,7 +322,8 @@ func (e *Evaluator) Evaluate(t time.Time, in Inputs, st *State) {
 			}
 		}
 		if chosen < 0 {
-			for _, u := range p.uses {
+			for ui := range p.uses {
+				u := &p.uses[ui]
 				if u.otherwise && open[u.window] == 0 {
 					want.Value, want.Rule, want.Reason = u.value, e.s.Windows[u.window].Name, "otherwise"
 					break
@@ -342,7 +345,7 @@ func (e *Evaluator) flagWant(t time.Time, d Date, dev string, w Wind, days [4]*d
 	}
 	search := func(dp *dayPlan) (FlagWant, bool) {
 		for k := len(dp.flags) - 1; k >= 0; k-- {
-			a := dp.flags[k]
+			a := &dp.flags[k]
 			if a.device == dev && !a.at.After(t) {
 				return FlagWant{Device: dev, State: a.state, Rule: a.job, Since: a.at, Reason: a.reason}, true
 			}
