@@ -39,6 +39,9 @@ type Options struct {
 	Drivers map[config.Protocol]DriverFactory
 	// SweepInterval is how often staleness is re-evaluated (default 1s).
 	SweepInterval time.Duration
+	// EvaluateInterval is how often device kinds judge their devices
+	// (a sign lit or dark, a room occupied), default 1s.
+	EvaluateInterval time.Duration
 	// Reconcile tunes the reconciler (intervals, backoff); its
 	// Connections, Priorities, Store, Clock and Logger are filled in here.
 	Reconcile reconcile.Config
@@ -58,6 +61,8 @@ type Gateway struct {
 	reconciler *reconcile.Reconciler
 	links      []*link
 	sweepEvery time.Duration
+	devices    *devices
+	evalEvery  time.Duration
 }
 
 // link is one connection with its driver (nil when none could be opened)
@@ -139,6 +144,11 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		return nil, fmt.Errorf("build reconciler: %w", err)
 	}
 	g.reconciler = rec
+	g.evalEvery = opts.EvaluateInterval
+	if g.evalEvery <= 0 {
+		g.evalEvery = time.Second
+	}
+	g.buildDevices()
 	return g, nil
 }
 
@@ -204,6 +214,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	start("sweep", g.sweep)
 	start("reconcile", g.reconciler.Run)
+	start("evaluate devices", func(ctx context.Context) error { return g.evaluateDevices(ctx, g.evalEvery) })
+	for _, f := range g.devices.flagpoles {
+		start("flagpole "+f.Device(), f.Run)
+	}
 	wg.Wait()
 	close(errs)
 	g.closeDrivers()
