@@ -47,3 +47,21 @@ func TestFakeFiresTimersInOrderAsItAdvances(t *testing.T) {
 		t.Error("After(0) did not fire at once")
 	}
 }
+
+func TestScaledRunsFaster(t *testing.T) {
+	start := time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC)
+	s := NewScaled(start, 3600) // an hour per second
+	wallBefore := time.Now()
+	at := <-s.After(time.Hour)
+	wall := time.Since(wallBefore)
+	if at.Before(start.Add(time.Hour)) {
+		t.Errorf("After(1h) fired at %v, before start+1h", at)
+	}
+	// The clock must agree with the wall time that passed, scaled.
+	if got, want := s.Now().Sub(start), time.Duration(float64(wall)*3600); got < want {
+		t.Errorf("clock advanced %v for %v of wall time, want at least %v", got, wall, want)
+	}
+	if NewScaled(start, 0).Speed() != 1 {
+		t.Error("speed 0 not taken as 1")
+	}
+}
