@@ -1,11 +1,16 @@
 package main
 
 import (
+	"github.com/beacon-edge/beacon/drivers/modbus"
 	"github.com/beacon-edge/beacon/gateway"
 	"github.com/beacon-edge/beacon/gateway/config"
 )
 
 // driverFactories lists the protocol drivers built into this binary.
 func driverFactories() map[config.Protocol]gateway.DriverFactory {
-	return map[config.Protocol]gateway.DriverFactory{}
+	return map[config.Protocol]gateway.DriverFactory{
+		config.ModbusTCP:        modbus.Open,
+		config.ModbusRTU:        modbus.Open,
+		config.ModbusRTUOverTCP: modbus.Open,
+	}
 }
