@@ -121,8 +121,10 @@ func (f DayFilter) reason(d Date, cal Calendar) string {
 	if len(f.Only) == 0 {
 		return ""
 	}
-	if e, tag, ok := cal.Find(d, f.Only); ok {
-		return tag + noteSuffix(e)
+	if e, tag, ok := cal.Find(d, f.Only); ok && e.Note != "" {
+		return tag + ": " + e.Note
+	} else if ok {
+		return tag
 	}
 	return ""
 }
