@@ -134,13 +134,6 @@ type Occurrence struct {
 	Reason string // the calendar tag that chose the day, if one did
 }
 
-// skip is a day a job does not run, with why (for plans).
-type skip struct {
-	job    string
-	date   Date
-	reason string
-}
-
 // instantsOn returns the job's instants on date d, or why there are none.
 func (j *Job) instantsOn(d Date, c Center, cal Calendar, sun SunDay) ([]Occurrence, string) {
 	ok, why := j.Days.Allows(d, cal)
