@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/beacon-edge/beacon/drivers/modbus"
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 // modbusFixture is Beacon's own Modbus server on 127.0.0.1:0 holding known
@@ -184,5 +187,68 @@ func TestReadNamed(t *testing.T) {
 	runCLICases(t, []cliCase{
 		{"silent device", []string{"read", "-c", cfg, "--timeout", "100ms", "sign.current"}, 1, "",
 			"beacon read: read sign.current: " + m.url + " unit 1: read 1 input registers at 20: modbus: no response before deadline"},
+	})
+}
+
+// startPymodbus runs drivers/modbus/testdata/pymodbus_peer.py as a Modbus
+// TCP server and returns its URL. Its units 1 and 2 hold holding register
+// i = i, input register i = 1000+i, coil i = i%3==0, discrete i = i%2==0
+// for i < 1000, and a device identification (vendor "pymodbus-peer").
+func startPymodbus(t *testing.T) string {
+	t.Helper()
+	py := testenv.Python(t, "pymodbus")
+	cmd := exec.Command(py, filepath.Join("..", "..", "drivers", "modbus", "testdata", "pymodbus_peer.py"), "server", "--port", "0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs strings.Builder
+	cmd.Stderr = &errs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pymodbus: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if port, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+				ready <- port
+			}
+		}
+		close(ready)
+	}()
+	timer := time.NewTimer(15 * time.Second)
+	defer timer.Stop()
+	select {
+	case port, ok := <-ready:
+		if !ok {
+			t.Fatalf("pymodbus exited before READY: %s", errs.String())
+		}
+		return "tcp://127.0.0.1:" + port
+	case <-timer.C:
+		t.Fatalf("pymodbus not READY within 15s: %s", errs.String())
+	}
+	return ""
+}
+
+// TestReadAgainstPymodbus is the "done when": beacon read against a
+// pymodbus server prints the values it holds.
+func TestReadAgainstPymodbus(t *testing.T) {
+	u := startPymodbus(t)
+	cfg := centerFor(t, u)
+	runCLICases(t, []cliCase{
+		{"holding", []string{"read", u, "--unit", "1", "--holding", "10", "--count", "3"}, 0, "10 10\n11 11\n12 12\n", ""},
+		{"input", []string{"read", u, "--unit", "2", "--input", "0", "--count", "2"}, 0, "0 1000\n1 1001\n", ""},
+		{"coils", []string{"read", u, "--unit", "1", "--coil", "0", "--count", "4"}, 0, "0 true\n1 false\n2 false\n3 true\n", ""},
+		{"discrete", []string{"read", u, "--unit", "1", "--discrete", "0", "--count", "3"}, 0, "0 true\n1 false\n2 true\n", ""},
+		// Registers 10, 11 = 0x000A, 0x000B.
+		{"uint32 in all orders", []string{"read", u, "--unit", "1", "--holding", "10", "--type", "uint32", "--order", "all"}, 0,
+			"10 ABCD=655371 CDAB=720906 BADC=167774976 DCBA=184551936\n", ""},
+		{"named points", []string{"read", "-c", cfg, "sign.current", "sign.power", "sign.words"}, 0,
+			"sign.current 10.2 A\nsign.power true\nsign.words 65536\n", ""},
+		{"scan", []string{"scan", u, "--units", "1-3"}, 0,
+			"1 vendor=\"pymodbus-peer\" product=\"PM-3\" revision=\"3.0\"\n2 vendor=\"pymodbus-peer\" product=\"PM-3\" revision=\"3.0\"\n2 of 3 units answered\n", ""},
+		{"write then read back", []string{"write", u, "--unit", "1", "--holding", "500", "--type", "float32", "123.456"}, 0, "500 123.456\n", ""},
 	})
 }

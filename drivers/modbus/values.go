@@ -341,7 +341,20 @@ func DecodePoint(p *config.Point, regs []uint16) (drivers.Value, error) {
 	case config.TypeString:
 		return drivers.String(r.Str), nil
 	}
-	return drivers.Number(r.Number()*scaleOf(p) + p.Offset), nil
+	return drivers.Number(applyScale(r.Number(), scaleOf(p)) + p.Offset), nil
+}
+
+// applyScale returns raw × scale. A scale that is the inverse of an
+// integer (0.1, 0.01) divides by that integer instead, which is correctly
+// rounded: 1020 × 0.01 is 10.200000000000001 in float64, 1020 / 100 is 10.2.
+func applyScale(raw, scale float64) float64 {
+	if inv := 1 / scale; inv == math.Trunc(inv) && math.Abs(inv) <= 1<<53 {
+		return raw / inv
+	}
+	if inv := math.Round(1 / scale); math.Abs(1/inv-scale) <= 1e-15*math.Abs(scale) {
+		return raw / inv
+	}
+	return raw * scale
 }
 
 func scaleOf(p *config.Point) float64 {

@@ -185,6 +185,7 @@ func TestPointScaleOffset(t *testing.T) {
 		wantErr string        // for write
 	}{
 		{"current in hundredths", config.Point{Type: config.TypeUint16, Scale: 0.01}, []uint16{241}, drivers.Number(2.41), drivers.Value{}, ""},
+		{"hundredths without float noise", config.Point{Type: config.TypeUint16, Scale: 0.01}, []uint16{1020}, drivers.Number(10.2), drivers.Value{}, ""},
 		{"rounds to nearest raw", config.Point{Type: config.TypeUint16, Scale: 0.01}, []uint16{241}, drivers.Number(2.41), drivers.Number(2.4149), ""},
 		{"temperature offset", config.Point{Type: config.TypeInt16, Scale: 0.1, Offset: -40}, []uint16{0xFFF6}, drivers.Number(-41), drivers.Value{}, ""},
 		{"uint16 negative refused", config.Point{Type: config.TypeUint16, Scale: 1}, nil, drivers.Value{}, drivers.Number(-1), "outside the range of uint16"},
@@ -202,7 +203,7 @@ func TestPointScaleOffset(t *testing.T) {
 			p.Bit = -1
 			if tc.regs != nil {
 				got, err := DecodePoint(&p, tc.regs)
-				if err != nil || !drivers.Equal(got, tc.value, 1e-9) {
+				if err != nil || !drivers.Equal(got, tc.value, 0) {
 					t.Fatalf("DecodePoint(% 04X) = %#v, %v; want %#v", tc.regs, got, err, tc.value)
 				}
 			}
