@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/beacon-edge/beacon/drivers/modbus"
+	"github.com/beacon-edge/beacon/drivers/mqtt"
 	"github.com/beacon-edge/beacon/gateway"
 	"github.com/beacon-edge/beacon/gateway/config"
 )
@@ -12,5 +13,6 @@ func driverFactories() map[config.Protocol]gateway.DriverFactory {
 		config.ModbusTCP:        modbus.Open,
 		config.ModbusRTU:        modbus.Open,
 		config.ModbusRTUOverTCP: modbus.Open,
+		config.MQTT:             mqtt.Open, config.MQTTS: mqtt.Open,
 	}
 }

@@ -140,6 +140,7 @@ func (l *loader) validate(raw *rawFile) *Config {
 	}
 	l.validateTelemetry(&raw.Telemetry, &cfg.Telemetry)
 	l.validateAPI(&raw.API, &cfg.API)
+	l.validateMQTT(raw, cfg)
 	return cfg
 }
 
