@@ -353,3 +353,29 @@ func TestParseURL(t *testing.T) {
 		t.Errorf("8N1 BitsPerChar = %d, want 10", got)
 	}
 }
+
+func TestCRCPrefix(t *testing.T) {
+	frame := AppendRTUFrame(nil, 1, []byte{0x08, 0x00, 0x00, 0x12, 0x34}) // diagnostics: length unknown to RTUFrameLen
+	cases := []struct {
+		name string
+		b    []byte
+		want int
+	}{
+		{"exact frame", frame, len(frame)},
+		{"frame and more", append(append([]byte(nil), frame...), 1, 2, 3), len(frame)},
+		{"truncated", frame[:len(frame)-1], 0},
+		{"too short", []byte{1, 2, 3}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := crcPrefix(c.b); got != c.want {
+				t.Fatalf("crcPrefix(% X) = %d, want %d", c.b, got, c.want)
+			}
+		})
+	}
+	// The server reader takes an unknown function's frame by its CRC.
+	rr := newRTUReader(bytes.NewReader(frame), true)
+	if got, err := rr.next(); err != nil || !bytes.Equal(got, frame) {
+		t.Fatalf("rtuReader.next = % X, %v; want % X", got, err, frame)
+	}
+}

@@ -241,10 +241,8 @@ func (rr *rtuReader) frame() ([]byte, bool) {
 			continue
 		}
 		if l < 0 { // a request of an unknown function: the first prefix whose CRC checks
-			for k := 4; k <= len(b); k++ {
-				if _, _, err := DecodeRTUFrame(b[:k]); err == nil {
-					return rr.take(k), true
-				}
+			if k := crcPrefix(b); k > 0 {
+				return rr.take(k), true
 			}
 			if len(b) >= MaxRTUADULen {
 				rr.drop(1)
@@ -259,6 +257,20 @@ func (rr *rtuReader) frame() ([]byte, bool) {
 		return nil, false
 	}
 	return nil, false
+}
+
+// crcPrefix returns the length of the shortest prefix of b, 4 to
+// MaxRTUADULen bytes, that ends in the CRC of the bytes before it, or 0.
+// One pass: the CRC is carried forward.
+func crcPrefix(b []byte) int {
+	crc := uint16(0xFFFF) // CRC of b[:j]
+	for j := 0; j+2 <= len(b) && j+2 <= MaxRTUADULen; j++ {
+		if j >= 2 && crc == uint16(b[j])|uint16(b[j+1])<<8 {
+			return j + 2
+		}
+		crc = crc>>8 ^ crcTable[byte(crc)^b[j]]
+	}
+	return 0
 }
 
 // frameAfterNoise returns the offset of the first complete frame of known

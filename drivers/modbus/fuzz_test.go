@@ -10,7 +10,9 @@ import (
 // RTU ADUs, the RTU frame-length rule, the stream readers, request and
 // response PDUs, and the server's request handling. Nothing may panic or
 // hang; a request that decodes must encode back to the same bytes. The
-// seed corpus is the vector table. Run: go test -fuzz=FuzzDecode -fuzztime=20s ./drivers/modbus/
+// seed corpus is the vector table. CI runs:
+//
+//	go test -run '^$' -fuzz=FuzzDecode -fuzztime=20s -fuzzminimizetime=2s ./drivers/modbus/
 func FuzzDecode(f *testing.F) {
 	for _, v := range vectors {
 		f.Add(v.pdu)
