@@ -496,7 +496,7 @@ func (l *loader) validateKindSettings(path string, rd *rawDevice, d *Device, fai
 			}
 		}
 	case KindFlagpole:
-		f := &FlagpoleSettings{TravelTimeout: DefaultTravelTimeout}
+		f := &FlagpoleSettings{TravelTimeout: DefaultTravelTimeout, WindResume: DefaultWindResume}
 		d.Flagpole = f
 		if r := rd.Flagpole; r != nil {
 			if r.TravelTimeout != nil {
@@ -511,6 +511,9 @@ func (l *loader) validateKindSettings(path string, rd *rawDevice, d *Device, fai
 				if d.Point("wind_speed") == nil {
 					l.errorf(path+".flagpole.max_wind", `max_wind needs a "wind_speed" point`)
 				}
+			}
+			if r.WindResume != nil {
+				f.WindResume = *r.WindResume
 			}
 			if r.ReplaceAfter != nil {
 				f.ReplaceAfter = *r.ReplaceAfter

@@ -24,6 +24,8 @@ type Config struct {
 	API         API
 	North       *North  // MQTT north, nil when not configured (mqtt.go)
 	Broker      *Broker // embedded MQTT broker, nil when not configured
+	Clock       ClockTrust
+	QuietHours  *QuietHours // nil: none
 	// Warnings found while loading; a config with warnings still loads.
 	Warnings Diagnostics
 }
@@ -170,6 +172,7 @@ type SignSettings struct {
 type FlagpoleSettings struct {
 	TravelTimeout time.Duration // per step, default 60s
 	MaxWind       float64       // m/s; above it the flag is lowered; 0 = no limit
+	WindResume    time.Duration // calm this long before the schedule resumes, default 10m
 	ReplaceAfter  time.Duration // hours flown before a "replace the flag" notice; 0 = none
 }
 
@@ -348,6 +351,16 @@ type Rule struct {
 	Broadcast *Broadcast
 	Flag      *FlagAction
 	Grace     time.Duration // how late a job may still run
+	// When are conditions on points that must all hold for a window to be
+	// open; a rule with conditions and no between is open whenever they do.
+	When []Condition
+}
+
+// Condition holds when Point has had Value for at least For.
+type Condition struct {
+	Point drivers.PointRef
+	Value drivers.Value
+	For   time.Duration
 }
 
 // Setting is one value a rule wants for a point.

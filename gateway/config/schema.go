@@ -18,6 +18,8 @@ type rawFile struct {
 	API         rawAPI          `yaml:"api"`
 	North       *rawNorth       `yaml:"north"`  // mqtt.go
 	Broker      *rawBroker      `yaml:"broker"` // mqtt.go
+	Clock       *rawClock       `yaml:"clock"`       // schedule.go
+	QuietHours  *rawQuietHours  `yaml:"quiet_hours"` // schedule.go
 }
 
 type rawCenter struct {
@@ -111,6 +113,7 @@ type rawSign struct {
 
 type rawFlagpole struct {
 	TravelTimeout *time.Duration `yaml:"travel_timeout"`
+	WindResume    *time.Duration `yaml:"wind_resume"`
 	MaxWind       *float64       `yaml:"max_wind"`
 	ReplaceAfter  *time.Duration `yaml:"replace_after"`
 }
@@ -150,6 +153,7 @@ type rawRule struct {
 	Broadcast *rawBroadcast  `yaml:"broadcast"`
 	Flag      *rawFlagAction `yaml:"flag"`
 	Grace     *time.Duration `yaml:"grace"`
+	When      []rawCondition `yaml:"when"`
 }
 
 type rawBroadcast struct {

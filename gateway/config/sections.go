@@ -27,8 +27,24 @@ func (l *loader) validateRule(cfg *Config, path string, rr *rawRule) *Rule {
 			forms++
 		}
 	}
-	if forms != 1 {
+	conds, condOK := l.conditions(cfg, path, rr.When)
+	r.When, ok = conds, ok && condOK
+	switch {
+	case forms == 0 && len(rr.When) > 0:
+		// A condition-only rule: open whenever its conditions hold.
+		if len(rr.Set) == 0 {
+			l.missing(path+".set", "the values the rule wants while its conditions hold")
+			ok = false
+		}
+		if rr.Broadcast != nil || rr.Flag != nil {
+			l.errorf(path, "broadcast and flag are jobs: give them with at or cron")
+			ok = false
+		}
+	case forms != 1:
 		l.errorf(path, "a rule needs exactly one of between (a window), at or cron (a job)")
+		ok = false
+	case len(rr.When) > 0 && rr.Between == nil:
+		l.errorf(path+".when", "conditions apply to windows (between) and condition-only rules, not to jobs")
 		ok = false
 	}
 	if rr.Between != nil {

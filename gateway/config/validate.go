@@ -138,6 +138,8 @@ func (l *loader) validate(raw *rawFile) *Config {
 			cfg.Rules = append(cfg.Rules, r)
 		}
 	}
+	l.validateClock(raw.Clock, &cfg.Clock)
+	cfg.QuietHours = l.validateQuietHours(raw.QuietHours)
 	l.validateTelemetry(&raw.Telemetry, &cfg.Telemetry)
 	l.validateAPI(&raw.API, &cfg.API)
 	l.validateMQTT(raw, cfg)

@@ -5,15 +5,10 @@ package schedule
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/rules"
 )
-
-// DefaultWindResume is how long the wind must stay below a flagpole's
-// max_wind before its schedule resumes, until the config can say.
-const DefaultWindResume = 10 * time.Minute
 
 // FromConfig builds the rules Schedule of a validated config.
 func FromConfig(cfg *config.Config) (rules.Schedule, error) {
@@ -26,6 +21,15 @@ func FromConfig(cfg *config.Config) (rules.Schedule, error) {
 	}
 	for _, r := range cfg.Rules {
 		days := rules.DayFilter{Weekdays: r.Days, Only: r.Only, Except: r.Except}
+		var conds []rules.Condition
+		for _, c := range r.When {
+			conds = append(conds, rules.Condition{Point: c.Point, Value: c.Value, For: c.For})
+		}
+		if r.Between[0] == "" && r.At == "" && r.Cron == "" {
+			s.Windows = append(s.Windows, rules.Window{Name: r.Name, Always: true, Days: days, Conditions: conds,
+				Set: settings(r.Set), Otherwise: settings(r.Otherwise)})
+			continue
+		}
 		if r.Between[0] != "" {
 			start, err := rules.ParseTimeExpr(r.Between[0])
 			if err != nil {
@@ -35,7 +39,7 @@ func FromConfig(cfg *config.Config) (rules.Schedule, error) {
 			if err != nil {
 				return rules.Schedule{}, fmt.Errorf("rule %s: end: %w", r.Name, err)
 			}
-			s.Windows = append(s.Windows, rules.Window{Name: r.Name, Start: start, End: end, Days: days,
+			s.Windows = append(s.Windows, rules.Window{Name: r.Name, Start: start, End: end, Days: days, Conditions: conds,
 				Set: settings(r.Set), Otherwise: settings(r.Otherwise)})
 			continue
 		}
@@ -73,13 +77,24 @@ func FromConfig(cfg *config.Config) (rules.Schedule, error) {
 	}
 	for _, d := range cfg.Devices {
 		if d.Flagpole != nil {
-			s.Flagpoles = append(s.Flagpoles, rules.Flagpole{Device: d.Name, WindLimit: d.Flagpole.MaxWind, WindResume: DefaultWindResume})
+			s.Flagpoles = append(s.Flagpoles, rules.Flagpole{Device: d.Name, WindLimit: d.Flagpole.MaxWind, WindResume: d.Flagpole.WindResume})
 		}
 		for _, p := range d.Points {
 			if p.Writable() && !p.Safe.IsZero() {
 				s.Safe = append(s.Safe, rules.Setting{Point: p.Ref(), Value: p.Safe})
 			}
 		}
+	}
+	if q := cfg.QuietHours; q != nil {
+		start, err := rules.ParseTimeExpr(q.Between[0])
+		if err != nil {
+			return rules.Schedule{}, fmt.Errorf("quiet hours: start: %w", err)
+		}
+		end, err := rules.ParseTimeExpr(q.Between[1])
+		if err != nil {
+			return rules.Schedule{}, fmt.Errorf("quiet hours: end: %w", err)
+		}
+		s.Quiet = &rules.QuietHours{Start: start, End: end, Days: rules.DayFilter{Weekdays: q.Days, Only: q.Only, Except: q.Except}}
 	}
 	return s, nil
 }
