@@ -13,7 +13,7 @@ func TestScheduleSections(t *testing.T) {
 		want []string
 	}{
 		{"quiet hours with a bad time", base + "quiet_hours:\n  between: [\"21:30\", \"7am\"]\n",
-			[]string{`center.yaml:18:23: quiet_hours.between[1]: bad time "7am": write 07:30, sunrise, sunset-15m, dawn or dusk+10m`}},
+			[]string{`center.yaml:18:22: quiet_hours.between[1]: bad time "7am": write 07:30, sunrise, sunset-15m, dawn or dusk+10m`}},
 		{"quiet hours with one time", base + "quiet_hours:\n  between: [\"21:30\"]\n",
 			[]string{`center.yaml:18:12: quiet_hours.between: quiet hours need two times, start and end: ["22:00", "07:00"]`}},
 		{"clock year out of range", base + "clock: {min_year: 1970}\n",
