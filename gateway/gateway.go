@@ -39,12 +39,29 @@ type Options struct {
 	Drivers map[config.Protocol]DriverFactory
 	// SweepInterval is how often staleness is re-evaluated (default 1s).
 	SweepInterval time.Duration
+	// StateDir holds what must survive a restart: which job instants ran.
+	// Required when the config has jobs.
+	StateDir string
 	// EvaluateInterval is how often device kinds judge their devices
 	// (a sign lit or dark, a room occupied), default 1s.
 	EvaluateInterval time.Duration
+	// North, when set, runs with the gateway and stops with it: the MQTT
+	// north publisher (gateway/north), given the gateway's parts.
+	North func(ctx context.Context, g *Gateway) error
 	// Reconcile tunes the reconciler (intervals, backoff); its
 	// Connections, Priorities, Store, Clock and Logger are filled in here.
 	Reconcile reconcile.Config
+	// Telemetry, when set, runs with the gateway: it is given the point
+	// store and every write the reconciler makes (gateway/telemetry.Sink).
+	Telemetry Telemetry
+}
+
+// Telemetry records what the center measures and does.
+type Telemetry interface {
+	// Run records the store's changes until ctx ends.
+	Run(ctx context.Context, store *points.Store) error
+	// Audit receives every write; it must not block.
+	Audit(reconcile.AuditEvent)
 }
 
 // SafeAuthor is the author of the Default-slot commands that hold each
@@ -59,10 +76,13 @@ type Gateway struct {
 	store      *points.Store
 	priorities *priority.Table
 	reconciler *reconcile.Reconciler
+	north      func(context.Context, *Gateway) error // nil: none
 	links      []*link
 	sweepEvery time.Duration
 	devices    *devices
 	evalEvery  time.Duration
+	telemetry  Telemetry // nil: none
+	sched      *scheduler
 }
 
 // link is one connection with its driver (nil when none could be opened)
@@ -90,6 +110,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	g.store = points.New(points.Options{Clock: g.clk})
 	g.priorities = priority.NewTable()
+	g.north = opts.North
 
 	var rcConns []reconcile.Connection
 	for _, conn := range cfg.Connections {
@@ -138,6 +159,14 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	}
 	rcfg := opts.Reconcile
 	rcfg.Connections, rcfg.Priorities, rcfg.Store, rcfg.Clock, rcfg.Logger = rcConns, g.priorities, g.store, g.clk, g.log
+	if tel := opts.Telemetry; tel != nil {
+		g.telemetry = tel
+		if audit := rcfg.Audit; audit != nil {
+			rcfg.Audit = func(ev reconcile.AuditEvent) { audit(ev); tel.Audit(ev) }
+		} else {
+			rcfg.Audit = tel.Audit
+		}
+	}
 	rec, err := reconcile.New(rcfg)
 	if err != nil {
 		g.closeDrivers()
@@ -149,6 +178,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.evalEvery = time.Second
 	}
 	g.buildDevices()
+	if err := g.buildScheduler(opts.StateDir); err != nil {
+		g.closeDrivers()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -190,7 +223,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.log.Info("gateway running", "devices", len(g.cfg.Devices), "connections", len(g.links))
 
 	var wg sync.WaitGroup
-	errs := make(chan error, len(g.links)+2)
+	errs := make(chan error, len(g.links)+3)
 	start := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -213,11 +246,18 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}
 	}
 	start("sweep", g.sweep)
+	if g.north != nil {
+		start("north", func(ctx context.Context) error { return g.north(ctx, g) })
+	}
 	start("reconcile", g.reconciler.Run)
+	if g.telemetry != nil {
+		start("telemetry", func(ctx context.Context) error { return g.telemetry.Run(ctx, g.store) })
+	}
 	start("evaluate devices", func(ctx context.Context) error { return g.evaluateDevices(ctx, g.evalEvery) })
 	for _, f := range g.devices.flagpoles {
 		start("flagpole "+f.Device(), f.Run)
 	}
+	start("schedule", g.sched.run)
 	wg.Wait()
 	close(errs)
 	g.closeDrivers()
