@@ -13,6 +13,8 @@ gobin="$(go env GOPATH)/bin"
 apt_pkgs=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_pkgs+=(mosquitto)
 /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 || apt_pkgs+=(python3-pymodbus)
+# pymodbus's server and client modules import serial_asyncio even for TCP.
+/usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || apt_pkgs+=(python3-serial-asyncio)
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium chromium-driver)
 
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
