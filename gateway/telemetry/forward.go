@@ -239,3 +239,41 @@ func (f *Forwarder) failed(err error, backoff time.Duration) {
 	f.status.Failures++
 	f.status.LastError = err.Error()
 }
+
+// QueryNights reads the `sign_night` summaries of a center that start at
+// or after since, oldest first, through Flux.
+func (w *InfluxWriter) QueryNights(ctx context.Context, bucket, center string, since time.Time) ([]SignNight, error) {
+	flux := fmt.Sprintf(`from(bucket: %q)
+  |> range(start: %s)
+  |> filter(fn: (r) => r._measurement == %q and r.center == %q)
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`,
+		bucket, since.UTC().Format(time.RFC3339Nano), MeasSignNight, center)
+	res, err := w.Query(ctx, flux)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	var out []SignNight
+	for res.Next() {
+		r := res.Record()
+		num := func(k string) int64 {
+			switch v := r.ValueByKey(k).(type) {
+			case int64:
+				return v
+			case float64:
+				return int64(v)
+			}
+			return 0
+		}
+		dev, _ := r.ValueByKey(TagDevice).(string)
+		comp, _ := r.ValueByKey("compliance").(float64)
+		out = append(out, SignNight{Device: dev, Start: r.Time().UTC(), End: time.Unix(0, num("window_end")).UTC(),
+			Required: int(num("required_min")), Lit: int(num("lit_min")), Dark: int(num("dark_min")),
+			Unknown: int(num("unknown_min")), Compliance: comp})
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("read sign_night: %w", err)
+	}
+	sortNights(out)
+	return out, nil
+}

@@ -266,6 +266,10 @@ func TestOutageKill9AndReplay(t *testing.T) {
 			t.Errorf("sign_night %s in influxdb = %d, %v; want %d", f.field, v, err, f.want)
 		}
 	}
+	nights, err := w.QueryNights(ctx, bucket, testSource.Center, nightStart.Add(-24*time.Hour))
+	if err != nil || len(nights) != 1 || nights[0] != want {
+		t.Errorf("QueryNights = %+v, %v\nwant [%+v]", nights, err, want)
+	}
 	r2.stdin.Close()
 	select {
 	case <-r2.done:
