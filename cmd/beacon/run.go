@@ -12,6 +12,7 @@ import (
 
 	"github.com/beacon-edge/beacon/gateway"
 	"github.com/beacon-edge/beacon/gateway/config"
+	"github.com/beacon-edge/beacon/gateway/north"
 )
 
 func init() {
@@ -61,7 +62,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // runGateway runs cfg until ctx ends and waits at most shutdownGrace for it
 // to stop.
 func runGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
-	g, err := gateway.New(cfg, gateway.Options{Logger: logger, Drivers: driverFactories()})
+	opts := gateway.Options{Logger: logger, Drivers: driverFactories()}
+	// MQTT (issue 6): the north publisher, when the config has north:.
+	if cfg.North != nil {
+		opts.North = func(ctx context.Context, g *gateway.Gateway) error {
+			parts := north.Parts{Store: g.Store(), Priorities: g.Priorities(), Trigger: g.Reconciler().Trigger}
+			pub, err := north.New(cfg, parts, north.Options{Logger: logger})
+			if err != nil {
+				logger.Error("MQTT north not started; the center runs without it", "err", err)
+				return nil
+			}
+			return pub.Run(ctx)
+		}
+	}
+	g, err := gateway.New(cfg, opts)
 	if err != nil {
 		return err
 	}
