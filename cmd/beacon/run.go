@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beacon-edge/beacon/gateway"
+	"github.com/beacon-edge/beacon/gateway/broker"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/gateway/north"
 )
@@ -62,8 +63,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // runGateway runs cfg until ctx ends and waits at most shutdownGrace for it
 // to stop.
 func runGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	// MQTT (issue 6): the embedded broker, when the config has broker:, and
+	// the north publisher, when it has north:.
+	if cfg.Broker != nil {
+		b, err := broker.Start(cfg.Broker, logger)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+	}
 	opts := gateway.Options{Logger: logger, Drivers: driverFactories()}
-	// MQTT (issue 6): the north publisher, when the config has north:.
 	if cfg.North != nil {
 		opts.North = func(ctx context.Context, g *gateway.Gateway) error {
 			parts := north.Parts{Store: g.Store(), Priorities: g.Priorities(), Trigger: g.Reconciler().Trigger}
