@@ -108,7 +108,7 @@ func TestDiscovery(t *testing.T) {
 			"availability": avail("sign/power"), "availability_mode": "all",
 			"state_topic": "beacon/xinhui/dongshan/sign/power", "value_template": "{{ 'ON' if value_json.value else 'OFF' }}",
 			"command_topic": "beacon/xinhui/dongshan/sign/power/set",
-			"payload_on": `{"value":true,"by":"homeassistant"}`, "payload_off": `{"value":false,"by":"homeassistant"}`,
+			"payload_on":    `{"value":true,"by":"homeassistant"}`, "payload_off": `{"value":false,"by":"homeassistant"}`,
 			"state_on": "ON", "state_off": "OFF", "icon": "mdi:sign-text",
 		},
 		"homeassistant/sensor/beacon_xinhui_dongshan/sign_current/config": {
@@ -123,7 +123,7 @@ func TestDiscovery(t *testing.T) {
 			"position_topic": "beacon/xinhui/dongshan/flag/position", "position_template": "{{ value_json.value }}",
 			"position_open": 100.0, "position_closed": 0.0,
 			"command_topic": "beacon/xinhui/dongshan/flag/command/set",
-			"payload_open": `{"value":1,"by":"homeassistant"}`, "payload_close": `{"value":2,"by":"homeassistant"}`, "payload_stop": `{"value":0,"by":"homeassistant"}`,
+			"payload_open":  `{"value":1,"by":"homeassistant"}`, "payload_close": `{"value":2,"by":"homeassistant"}`, "payload_stop": `{"value":0,"by":"homeassistant"}`,
 		},
 		"homeassistant/binary_sensor/beacon_xinhui_dongshan/hall_occupied/config": {
 			"name": "Occupied", "unique_id": "beacon_xinhui_dongshan_hall_occupied",
