@@ -27,6 +27,9 @@ type Options struct {
 	// Users maps user names to passwords. When set, anonymous clients are
 	// refused and a password file is made with mosquitto_passwd.
 	Users map[string]string
+	// Conf is added to the generated mosquitto.conf, e.g.
+	// "max_queued_messages 0\n" for a benchmark that must lose nothing.
+	Conf string
 }
 
 // Mosquitto is a running (or stopped, between Stop and Start) broker.
@@ -66,6 +69,7 @@ func Start(t testing.TB, opts Options) *Mosquitto {
 		}
 		conf += "allow_anonymous false\npassword_file " + file + "\n"
 	}
+	conf += opts.Conf
 	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
