@@ -222,14 +222,19 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("gateway running", "devices", len(g.cfg.Devices), "connections", len(g.links))
 
-	var wg sync.WaitGroup
-	errs := make(chan error, len(g.links)+3)
+	var (
+		wg     sync.WaitGroup
+		errMu  sync.Mutex
+		failed []error
+	)
 	start := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- fmt.Errorf("%s: %w", name, err)
+				errMu.Lock()
+				failed = append(failed, fmt.Errorf("%s: %w", name, err))
+				errMu.Unlock()
 			}
 		}()
 	}
@@ -241,7 +246,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 		if sub, ok := l.driver.(drivers.Subscriber); ok {
 			source := l.conn.Name
 			start("subscribe "+source, func(ctx context.Context) error {
-				return sub.Subscribe(ctx, func(s drivers.Sample) { g.store.Update(points.SourceSubscription, s) })
+				return sub.Subscribe(ctx, func(s drivers.Sample) {
+					s.Time = g.clk.Now()
+					g.store.Update(points.SourceSubscription, s)
+				})
 			})
 		}
 	}
@@ -259,14 +267,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	start("schedule", g.sched.run)
 	wg.Wait()
-	close(errs)
 	g.closeDrivers()
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
 	g.log.Info("gateway stopped")
-	return errors.Join(all...)
+	return errors.Join(failed...)
 }
 
 func (g *Gateway) closeDrivers() {

@@ -41,10 +41,13 @@ func (g *Gateway) poll(ctx context.Context, l *link) error {
 					g.store.Update(l.conn.Name, drivers.Sample{Ref: ref, Time: t, Err: err})
 				}
 			}
+			done := g.clk.Now()
 			for _, s := range samples {
+				// The gateway's clock stamps samples, not the driver's: in
+				// a dry run or the demo it is a simulated clock.
+				s.Time = done
 				g.store.Update(l.conn.Name, s)
 			}
-			done := g.clk.Now()
 			for _, ref := range due {
 				// Schedule from the planned time, not the finish time, so
 				// that a slow read does not make the poll drift; but never

@@ -194,7 +194,11 @@ func (s *scheduler) applyPoints(st rules.State) {
 			key = w.Value.String() + "/" + w.Rule
 		}
 		if w.Relinquish() {
-			cmds.Release(w.Point, priority.Schedule)
+			// Release only what the schedule itself asked for: device
+			// kinds (a broadcast, a flag sequence) use the same slot.
+			if prev, ok := s.lastWant[w.Point]; ok && prev != "relinquish" {
+				cmds.Release(w.Point, priority.Schedule)
+			}
 		} else if err := cmds.Command(w.Point, priority.Schedule, w.Value, "rule:"+w.Rule); err != nil {
 			s.g.log.Error("apply schedule", "device", w.Point.Device, "point", w.Point.Point, "err", err)
 			continue
@@ -221,17 +225,24 @@ var flagActions = map[rules.FlagState]kinds.FlagAction{
 
 func (s *scheduler) applyFlags(st rules.State) {
 	for _, fw := range st.Flags {
-		if s.lastFlag[fw.Device] == fw.State {
-			continue
-		}
-		s.lastFlag[fw.Device] = fw.State
 		action, ok := flagActions[fw.State]
 		pole := s.g.Flagpole(fw.Device)
+		changed := s.lastFlag[fw.Device] != fw.State
+		s.lastFlag[fw.Device] = fw.State
 		if !ok || pole == nil {
 			continue
 		}
-		s.g.log.Info("schedule decides", "device", fw.Device, "flag", fw.State.String(), "rule", fw.Rule, "reason", fw.Reason)
-		pole.Request(action)
+		if changed {
+			s.g.log.Info("schedule decides", "device", fw.Device, "flag", fw.State.String(), "rule", fw.Rule, "reason", fw.Reason)
+			pole.Request(action)
+			continue
+		}
+		// A sequence that never started (no position reading yet) is asked
+		// for again; one that started and failed (a jam) is not retried
+		// until the schedule changes or a person intervenes.
+		if st := pole.Status(); !st.Moving && st.Target != action && st.PositionKnown {
+			pole.Request(action)
+		}
 	}
 }
 

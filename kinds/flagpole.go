@@ -267,7 +267,12 @@ func (f *Flagpole) runStep(ctx context.Context, a FlagAction, st flagStep) error
 		cmd = FlagCmdLower
 	default:
 		cmd = FlagCmdToSetpoint
+		// The setpoint must be in the controller before the command that
+		// drives to it, or the flag would set off for the old one.
 		if err := f.commands.Command(f.ref("setpoint"), priority.Schedule, drivers.Number(st.target), author); err != nil {
+			return err
+		}
+		if err := f.confirmed(ctx, "setpoint", st.target); err != nil {
 			return err
 		}
 	}
@@ -275,6 +280,11 @@ func (f *Flagpole) runStep(ctx context.Context, a FlagAction, st flagStep) error
 		return err
 	}
 	defer f.stopMotor()
+	// Time the step from when the controller has the command: a write can
+	// wait behind a busy bus, and that is not the motor's fault.
+	if err := f.confirmed(ctx, "command", cmd); err != nil {
+		return err
+	}
 	start := f.clk.Now()
 	lastProgress, lastPos := start, -1.0
 	for {
@@ -305,6 +315,25 @@ func (f *Flagpole) runStep(ctx context.Context, a FlagAction, st flagStep) error
 		if now.Sub(start) > f.dev.Flagpole.TravelTimeout {
 			f.alarms.Raise(now, f.dev.Name, AlarmTravelTime, "%q took longer than %v; motor stopped", st.name, f.dev.Flagpole.TravelTimeout)
 			return fmt.Errorf("%s %s: travel timeout %v: %w", f.dev.Name, st.name, f.dev.Flagpole.TravelTimeout, ErrFlagFault)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-f.clk.After(f.CheckEvery):
+		}
+	}
+}
+
+// confirmed waits until the device reads back v for point, within the
+// travel timeout.
+func (f *Flagpole) confirmed(ctx context.Context, point string, v float64) error {
+	deadline := f.clk.Now().Add(f.dev.Flagpole.TravelTimeout)
+	for {
+		if got, ok := goodNumber(f.points.Get(f.ref(point))); ok && abs(got-v) < 0.5 {
+			return nil
+		}
+		if !f.clk.Now().Before(deadline) {
+			return fmt.Errorf("%s.%s did not read back %v within %v: %w", f.dev.Name, point, v, f.dev.Flagpole.TravelTimeout, ErrFlagFault)
 		}
 		select {
 		case <-ctx.Done():

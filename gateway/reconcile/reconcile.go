@@ -487,6 +487,9 @@ func (r *Reconciler) readOne(ctx context.Context, c *conn, ref drivers.PointRef)
 		return drivers.Sample{}, fmt.Errorf("driver of %s returned %d samples for 1 point", c.name, len(samples))
 	}
 	s := samples[0]
+	// Samples are stamped with the reconciler's clock, which is the
+	// gateway's (a simulated one in a dry run), not the driver's.
+	s.Time = r.clk.Now()
 	r.cfg.Store.Update(c.name, s)
 	return s, s.Err
 }

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/beacon-edge/beacon/drivers"
+	"github.com/beacon-edge/beacon/kinds"
+	"github.com/beacon-edge/beacon/rules"
+)
+
+
+func loadDemoSun(t *testing.T, d rules.Date) rules.SunDay {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// configs/demo-center.yaml: 22.47 N, 113.03 E.
+	return rules.SunTimes(rules.Center{Location: loc, Lat: 22.47, Lon: 113.03}, d)
+}
+
+// watchCoil records the simulated time at which the sign's power coil
+// first reads on.
+func watchCoil(c *center, stop <-chan struct{}) <-chan time.Time {
+	out := make(chan time.Time, 1)
+	go func() {
+		defer close(out)
+		for {
+			if v, _ := c.sim.Value("sign", "power"); v.String() == "true" {
+				out <- c.clk.Now()
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return out
+}
+
+func TestSignTurnsOnAtSunsetMinus15(t *testing.T) {
+	day := rules.Date{Year: 2026, Month: time.December, Day: 1}
+	on := loadDemoSun(t, day).Sunset.Time.Add(-15 * time.Minute)
+	c := startCenter(t, on.Add(-40*time.Second))
+	c.eventually(t, 30*time.Second, "sign off before the window (otherwise: false)", func() bool {
+		v, _ := c.sim.Value("sign", "power")
+		return v.String() == "false" && c.gw.SignStatus()["sign"].State == kinds.SignDark
+	})
+	stop := make(chan struct{})
+	defer close(stop)
+	coilOn := watchCoil(c, stop)
+	c.eventually(t, time.Minute, "sign measured lit after sunset-15m", func() bool {
+		return c.gw.SignStatus()["sign"].State == kinds.SignLit
+	})
+	at := <-coilOn
+	if at.Before(on) {
+		t.Fatalf("sign switched on at %v, before sunset-15m (%v)", at, on)
+	}
+	// Within one poll interval of the sign (2 s), plus the schedule's 1 s
+	// tick and one write.
+	if late := at.Sub(on); late > 3*time.Second {
+		t.Errorf("sign switched on %v after sunset-15m, want within one poll (2 s) and a tick", late)
+	}
+	st := c.gw.SignStatus()["sign"]
+	if st.CurrentAmps < 2.3 {
+		t.Errorf("lit with %v A", st.CurrentAmps)
+	}
+}
+
+func TestRestartAt2amRelightsTheSign(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	c := startCenter(t, time.Date(2026, 12, 2, 1, 59, 0, 0, loc))
+	c.eventually(t, time.Minute, "sign lit at night", func() bool { return c.gw.SignStatus()["sign"].State == kinds.SignLit })
+	c.eventually(t, 2*time.Minute, "02:00", func() bool { return !c.clk.Now().Before(time.Date(2026, 12, 2, 2, 0, 0, 0, loc)) })
+	c.stopGateway(t)
+	// While the gateway is down the sign is switched off (a relay dropped
+	// out, a hand on the switch).
+	if err := c.sim.SetValue("sign", "power", drivers.Bool(false)); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually(t, 10*time.Second, "sign dark while the gateway is down", func() bool {
+		v, _ := c.sim.Value("sign", "current")
+		n, _ := v.AsNumber()
+		return n == 0
+	})
+	restart := c.clk.Now()
+	c.startGateway(t)
+	stop := make(chan struct{})
+	defer close(stop)
+	at, ok := <-watchCoil(c, stop)
+	if !ok {
+		t.Fatal("coil never switched on")
+	}
+	if took := at.Sub(restart); took > 5*time.Second {
+		t.Errorf("sign relit %v after the restart, want within 5 s", took)
+	}
+	c.eventually(t, 10*time.Second, "sign measured lit again", func() bool { return c.gw.SignStatus()["sign"].State == kinds.SignLit })
+}
+
+func TestHalfMastDayRunsTheEtiquette(t *testing.T) {
+	// 2026-12-13 is a half-mast day in the demo calendar. The gateway
+	// starts before sunset: the flag's level for the day is half-mast, so
+	// it goes up and down to half; at sunset it goes to the top and down.
+	day := rules.Date{Year: 2026, Month: time.December, Day: 13}
+	sunset := loadDemoSun(t, day).Sunset.Time
+	c := startCenter(t, sunset.Add(-90*time.Second))
+	stop := make(chan struct{})
+	trace := flagTrace(c, stop)
+	flag := c.gw.Flagpole("flag")
+	c.eventually(t, 5*time.Minute, "flag lowered after sunset", func() bool {
+		st := flag.Status()
+		return c.clk.Now().After(sunset) && !st.Moving && st.Target == kinds.FlagLower && st.PositionPct < 2
+	})
+	close(stop)
+	tr := <-trace
+	phases := []struct {
+		name string
+		hit  func(float64) bool
+	}{
+		{"top", func(p float64) bool { return p >= 99.9 }},
+		{"half", func(p float64) bool { return p > 48 && p < 52 }},
+		{"top again", func(p float64) bool { return p >= 99.9 }},
+		{"bottom", func(p float64) bool { return p <= 0.1 }},
+	}
+	i := 0
+	for _, p := range tr {
+		if i < len(phases) && phases[i].hit(p) {
+			i++
+		}
+	}
+	if i != len(phases) {
+		t.Fatalf("flag path reached only %d of top, half, top, bottom", i)
+	}
+}
+
+func TestQuietHoursAndEmergencyPreemption(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	// Monday 2026-12-14, just before the 07:30 morning news.
+	c := startCenter(t, time.Date(2026, 12, 14, 7, 29, 40, 0, loc))
+	c.eventually(t, 2*time.Minute, "morning news playing", func() bool {
+		v, _ := c.sim.Value("pa", "playing")
+		return v.String() == "true"
+	})
+	if err := c.gw.Broadcast(rules.Broadcast{Device: "pa", Clip: "fire-drill"}, true, "manager"); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually(t, 3*time.Minute, "two broadcasts recorded", func() bool {
+		recs, _ := c.gw.Broadcasts()
+		return len(recs) >= 2
+	})
+	recs, _ := c.gw.Broadcasts()
+	if recs[0].Clip != "morning-news" || recs[0].Result != kinds.Interrupted {
+		t.Errorf("first record %s %s (%s), want morning-news interrupted", recs[0].Clip, recs[0].Result, recs[0].Reason)
+	}
+	if recs[1].Clip != "fire-drill" || recs[1].Result != kinds.Played || !recs[1].Emergency {
+		t.Errorf("second record %s %s (%s), want the emergency fire-drill played", recs[1].Clip, recs[1].Result, recs[1].Reason)
+	}
+}
+
+func TestBroadcastInQuietHoursIsRefused(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	c := startCenter(t, time.Date(2026, 12, 14, 22, 0, 0, 0, loc))
+	if err := c.gw.Broadcast(rules.Broadcast{Device: "pa", Clip: "evening-notice"}, false, "manager"); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := c.gw.Broadcasts()
+	if len(recs) != 1 || recs[0].Result != kinds.Failed || recs[0].Reason != "refused: quiet hours" {
+		t.Fatalf("records %+v, want one refused in quiet hours", recs)
+	}
+	if err := c.gw.Broadcast(rules.Broadcast{Device: "pa", Clip: "fire-drill"}, true, "manager"); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually(t, 2*time.Minute, "emergency played in quiet hours", func() bool {
+		recs, _ := c.gw.Broadcasts()
+		return len(recs) == 2 && recs[1].Result == kinds.Played
+	})
+}
