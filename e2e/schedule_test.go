@@ -9,7 +9,6 @@ import (
 	"github.com/beacon-edge/beacon/rules"
 )
 
-
 func loadDemoSun(t *testing.T, d rules.Date) rules.SunDay {
 	t.Helper()
 	loc, err := time.LoadLocation("Asia/Shanghai")

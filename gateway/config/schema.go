@@ -16,8 +16,8 @@ type rawFile struct {
 	Calendar    []rawCalEntry   `yaml:"calendar"`
 	Telemetry   rawTelemetry    `yaml:"telemetry"`
 	API         rawAPI          `yaml:"api"`
-	North       *rawNorth       `yaml:"north"`  // mqtt.go
-	Broker      *rawBroker      `yaml:"broker"` // mqtt.go
+	North       *rawNorth       `yaml:"north"`       // mqtt.go
+	Broker      *rawBroker      `yaml:"broker"`      // mqtt.go
 	Clock       *rawClock       `yaml:"clock"`       // schedule.go
 	QuietHours  *rawQuietHours  `yaml:"quiet_hours"` // schedule.go
 }
