@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ type center struct {
 	stateDir string
 	sim      *sim.Center
 	gw       *gateway.Gateway
+
+	nightsMu sync.Mutex
+	nights   []night
 
 	cancelGateway context.CancelFunc
 	gatewayDone   chan error
@@ -75,6 +79,11 @@ func (c *center) startGateway(t *testing.T) {
 	gw, err := gateway.New(c.cfg, gateway.Options{
 		Clock:    c.clk,
 		StateDir: c.stateDir,
+		OnNight: func(device string, start, end time.Time) {
+			c.nightsMu.Lock()
+			c.nights = append(c.nights, night{device, start, end})
+			c.nightsMu.Unlock()
+		},
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Drivers: map[config.Protocol]gateway.DriverFactory{
 			config.ModbusTCP: modbus.Open,
@@ -87,6 +96,18 @@ func (c *center) startGateway(t *testing.T) {
 	c.gw, c.cancelGateway, c.gatewayDone = gw, cancel, make(chan error, 1)
 	go func() { c.gatewayDone <- gw.Run(ctx) }()
 	t.Cleanup(func() { c.stopGateway(t) })
+}
+
+// night is a sign window reported by the gateway.
+type night struct {
+	device     string
+	start, end time.Time
+}
+
+func (c *center) reportedNights() []night {
+	c.nightsMu.Lock()
+	defer c.nightsMu.Unlock()
+	return append([]night(nil), c.nights...)
 }
 
 // stopGateway stops the gateway as SIGTERM would, and waits for it.

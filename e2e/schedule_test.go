@@ -177,3 +177,28 @@ func TestBroadcastInQuietHoursIsRefused(t *testing.T) {
 		return len(recs) == 2 && recs[1].Result == kinds.Played
 	})
 }
+
+func TestSignWindowsAreReportedOnceEachIncludingMissedOnes(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	d := func(day int) rules.Date { return rules.Date{Year: 2026, Month: time.December, Day: day} }
+	end := loadDemoSun(t, d(2)).Sunrise.Time.Add(15 * time.Minute)
+	c := startCenter(t, end.Add(-20*time.Second))
+	// At start the gateway reports the night that ended on the 1st, which
+	// it was not running for; then the night that ends on the 2nd, once.
+	c.eventually(t, time.Minute, "two nights reported", func() bool { return len(c.reportedNights()) >= 2 })
+	c.eventually(t, 10*time.Second, "a few more ticks", func() bool { return c.clk.Now().After(end.Add(5 * time.Second)) })
+	want := []night{
+		{"sign", loadDemoSun(t, rules.Date{Year: 2026, Month: time.November, Day: 30}).Sunset.Time.Add(-15 * time.Minute), loadDemoSun(t, d(1)).Sunrise.Time.Add(15 * time.Minute)},
+		{"sign", loadDemoSun(t, d(1)).Sunset.Time.Add(-15 * time.Minute), end},
+	}
+	got := c.reportedNights()
+	if len(got) != len(want) {
+		t.Fatalf("reported %d nights, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i].device != want[i].device || !got[i].start.Equal(want[i].start) || !got[i].end.Equal(want[i].end) {
+			t.Errorf("night %d = %s %v → %v, want %v → %v", i, got[i].device,
+				got[i].start.In(loc), got[i].end.In(loc), want[i].start.In(loc), want[i].end.In(loc))
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/beacon-edge/beacon/gateway/priority"
 	"github.com/beacon-edge/beacon/gateway/reconcile"
 	"github.com/beacon-edge/beacon/internal/clock"
+	"github.com/beacon-edge/beacon/kinds"
 )
 
 // DriverFactory opens the driver of one connection, serving the given
@@ -39,6 +40,12 @@ type Options struct {
 	Drivers map[config.Protocol]DriverFactory
 	// SweepInterval is how often staleness is re-evaluated (default 1s).
 	SweepInterval time.Duration
+	// OnNight hears each sign's required window when it ends, and after a
+	// restart the windows that ended while the gateway was down (it must be
+	// idempotent). Telemetry computes the nightly summary from it.
+	OnNight func(device string, start, end time.Time)
+	// OnBroadcast hears every broadcast outcome.
+	OnBroadcast func(kinds.BroadcastRecord)
 	// StateDir holds what must survive a restart: which job instants ran.
 	// Required when the config has jobs.
 	StateDir string
@@ -83,6 +90,7 @@ type Gateway struct {
 	evalEvery  time.Duration
 	telemetry  Telemetry // nil: none
 	sched      *scheduler
+	onNight    func(device string, start, end time.Time)
 }
 
 // link is one connection with its driver (nil when none could be opened)
@@ -178,10 +186,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.evalEvery = time.Second
 	}
 	g.buildDevices()
+	g.onNight = opts.OnNight
 	if err := g.buildScheduler(opts.StateDir); err != nil {
 		g.closeDrivers()
 		return nil, err
 	}
+	g.sched.onBroadcast = opts.OnBroadcast
 	return g, nil
 }
 

@@ -39,6 +39,8 @@ type scheduler struct {
 	trusted   bool
 	synced    bool
 	syncedAt  time.Time
+	// nightsUpTo is how far sign windows have been reported.
+	nightsUpTo time.Time
 
 	bmu       sync.Mutex
 	queue     *rules.BroadcastQueue
@@ -128,6 +130,7 @@ func (s *scheduler) tick(ctx context.Context) {
 	st := s.eval.Desired(now, in)
 	s.applyPoints(st)
 	s.applyFlags(st)
+	s.reportNights(now, in)
 	if s.jobs != nil {
 		decisions, err := s.jobs.Due(ctx, now, trusted)
 		if err != nil {

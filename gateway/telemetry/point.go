@@ -34,7 +34,14 @@ const (
 // values become the tags county, center and device.
 type Source struct {
 	County, Center, Device string
+	// Simulated marks data from a dry run or the demo (a simulated clock):
+	// every point gets the tag simulated=true, so that it can never be
+	// taken for real uptime.
+	Simulated bool
 }
+
+// TagSimulated is the tag of points recorded on a simulated clock.
+const TagSimulated = "simulated"
 
 // Tag is one tag key and value.
 type Tag struct{ Key, Value string }
@@ -73,6 +80,9 @@ func (p Point) AppendLine(b []byte) ([]byte, error) {
 	tags := make([]Tag, 0, 3+len(p.Tags))
 	tags = append(tags, Tag{TagCenter, p.Source.Center}, Tag{TagCounty, p.Source.County}, Tag{TagDevice, p.Source.Device})
 	tags = append(tags, p.Tags...)
+	if p.Source.Simulated {
+		tags = append(tags, Tag{TagSimulated, "true"})
+	}
 	sort.SliceStable(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
 	for _, t := range tags {
 		if t.Value == "" || t.Key == "" {

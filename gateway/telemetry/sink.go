@@ -47,6 +47,9 @@ type SinkOptions struct {
 	// SyncEvery is the outbox's group-commit interval (default
 	// DefaultSyncEvery).
 	SyncEvery time.Duration
+	// Simulated tags every point simulated=true (a dry run on a simulated
+	// clock, the demo).
+	Simulated bool
 }
 
 // Sink records a running center: every store change as a `point` sample
@@ -88,7 +91,7 @@ func OpenSink(cfg *config.Config, opts SinkOptions) (*Sink, error) {
 		return nil, err
 	}
 	s.outbox = o
-	src := Source{County: cfg.Center.County, Center: cfg.Center.ID}
+	src := Source{County: cfg.Center.County, Center: cfg.Center.ID, Simulated: opts.Simulated}
 	s.rec, err = NewRecorder(o, src, RecorderOptions{StaleAfter: signStaleAfter(cfg)})
 	if err != nil {
 		o.Close()
