@@ -84,7 +84,7 @@ func (c *center) startGateway(t *testing.T) {
 			c.nights = append(c.nights, night{device, start, end})
 			c.nightsMu.Unlock()
 		},
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Drivers: map[config.Protocol]gateway.DriverFactory{
 			config.ModbusTCP: modbus.Open,
 		},
