@@ -10,10 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beacon-edge/beacon/gateway"
-	"github.com/beacon-edge/beacon/gateway/broker"
 	"github.com/beacon-edge/beacon/gateway/config"
-	"github.com/beacon-edge/beacon/gateway/north"
+	"github.com/beacon-edge/beacon/internal/clock"
 )
 
 func init() {
@@ -29,15 +27,24 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	file := fs.String("c", "", "center config `FILE`")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	stateDir := fs.String("state-dir", "", "`DIR` for job history and the telemetry outbox (default $BEACON_STATE_DIR, $STATE_DIRECTORY, or .beacon beside the config)")
+	clockFrom := fs.String("clock-from", "", "dry run: start a simulated clock at `TIME` (RFC 3339, or YYYY-MM-DD HH:MM in the center's zone)")
+	clockSpeed := fs.Float64("clock-speed", 1, "dry run: simulated seconds per real second")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "Usage: beacon run -c FILE [--log-format text|json] [--log-level LEVEL]")
+			fmt.Fprintln(stdout, "Usage: beacon run -c FILE [--state-dir DIR] [--clock-from TIME --clock-speed N] [--log-format text|json] [--log-level LEVEL]")
 			return nil
 		}
 		return err
 	}
 	if *file == "" {
 		return usagef("missing -c FILE")
+	}
+	if *clockSpeed <= 0 || *clockSpeed > 10000 {
+		return usagef("--clock-speed %v must be more than 0 and at most 10000", *clockSpeed)
+	}
+	if *clockSpeed != 1 && *clockFrom == "" {
+		return usagef("--clock-speed needs --clock-from")
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -57,54 +64,30 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, d := range cfg.Warnings {
 		logger.Warn("config", "warning", d.String())
 	}
-	return runGateway(ctx, cfg, logger)
-}
-
-// runGateway runs cfg until ctx ends and waits at most shutdownGrace for it
-// to stop.
-func runGateway(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
-	// MQTT (issue 6): the embedded broker, when the config has broker:, and
-	// the north publisher, when it has north:.
-	if cfg.Broker != nil {
-		b, err := broker.Start(cfg.Broker, logger)
+	opts := centerOptions{Logger: logger, StateDir: resolveStateDir(*stateDir, cfg.File)}
+	if *clockFrom != "" {
+		start, err := parseClockFrom(*clockFrom, cfg.Center.Location)
 		if err != nil {
 			return err
 		}
-		defer b.Close()
+		opts.Clock, opts.Simulated = clock.NewScaled(start, *clockSpeed), true
+		logger.Warn("dry run on a simulated clock: telemetry is tagged simulated=true", "from", start.Format(time.RFC3339), "speed", *clockSpeed)
 	}
-	opts := gateway.Options{Logger: logger, Drivers: driverFactories()}
-	if cfg.North != nil {
-		opts.North = func(ctx context.Context, g *gateway.Gateway) error {
-			parts := north.Parts{Store: g.Store(), Priorities: g.Priorities(), Trigger: g.Reconciler().Trigger}
-			pub, err := north.New(cfg, parts, north.Options{Logger: logger})
-			if err != nil {
-				logger.Error("MQTT north not started; the center runs without it", "err", err)
-				return nil
-			}
-			return pub.Run(ctx)
+	return runCenter(ctx, cfg, opts)
+}
+
+// parseClockFrom reads --clock-from: RFC 3339, or a date and time in the
+// center's zone.
+func parseClockFrom(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
 		}
 	}
-	g, err := gateway.New(cfg, opts)
-	if err != nil {
-		return err
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- g.Run(runCtx) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("stopping", "grace", shutdownGrace)
-	cancel()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(shutdownGrace):
-		return fmt.Errorf("gateway did not stop within %v; exiting anyway", shutdownGrace)
-	}
+	return time.Time{}, usagef("bad --clock-from %q: write 2026-12-01T17:00:00+08:00 or \"2026-12-01 17:00\"", s)
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

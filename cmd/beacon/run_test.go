@@ -49,7 +49,7 @@ func TestRunStopsCleanlyOnSignal(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- runMain(ctx, []string{"run", "-c", filepath.Join("..", "..", "configs", "demo-center.yaml"), "--log-format", "json"}, &stdout, &stderr)
+		done <- runMain(ctx, []string{"run", "-c", filepath.Join("..", "..", "configs", "demo-center.yaml"), "--log-format", "json", "--state-dir", t.TempDir()}, &stdout, &stderr)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(stderr.String(), `"msg":"gateway running"`) {
