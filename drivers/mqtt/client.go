@@ -9,6 +9,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/beacon-edge/beacon/gateway/config"
 )
@@ -51,6 +52,15 @@ func (t Timings) withDefaults() Timings {
 // with the system roots (plus the connection's CA file) for mqtts://, and
 // the username and password from the config. Handlers are left to the
 // caller.
+//
+// The client keeps no store of its own outgoing messages (noResend): a
+// publish not acknowledged when the connection drops is not sent again
+// after the reconnect. A late device command could do harm (the reconciler
+// retries from a fresh read-back instead), and north republishes its whole
+// state on every connection anyway. It also avoids paho's resume race
+// (eclipse-paho/paho.mqtt.golang#703), where a message published just as
+// the connection came up was sent twice while being modified. The broker
+// still keeps the session, so messages to Beacon wait for it.
 func ClientOptions(conn *config.Connection, clientID string, t Timings) (*paho.ClientOptions, error) {
 	t = t.withDefaults()
 	if conn.URL == nil {
@@ -78,6 +88,7 @@ func ClientOptions(conn *config.Connection, clientID string, t Timings) (*paho.C
 	o.SetConnectTimeout(t.ConnectTimeout)
 	o.SetWriteTimeout(10 * time.Second)
 	o.SetOrderMatters(true) // handlers run in arrival order, one at a time
+	o.SetStore(noResend{})
 	if conn.Username != "" {
 		o.SetUsername(conn.Username)
 	}
@@ -97,6 +108,17 @@ func ClientOptions(conn *config.Connection, clientID string, t Timings) (*paho.C
 	}
 	return o, nil
 }
+
+// noResend is a paho.Store that stores nothing.
+type noResend struct{}
+
+func (noResend) Open()                             {}
+func (noResend) Put(string, packets.ControlPacket) {}
+func (noResend) Get(string) packets.ControlPacket  { return nil }
+func (noResend) All() []string                     { return nil }
+func (noResend) Del(string)                        {}
+func (noResend) Close()                            {}
+func (noResend) Reset()                            {}
 
 func tlsConfig(host, caFile string) (*tls.Config, error) {
 	roots, err := x509.SystemCertPool()

@@ -200,11 +200,7 @@ func (d *Driver) route(_ paho.Client, m paho.Message) {
 // of the wrong type marks its point bad; a field that is absent leaves its
 // point as it was (devices may send partial updates).
 func (d *Driver) handleState(dev *device, topic string, payload []byte) {
-	d.messages.Add(1)
 	msg, perr := ParseMessage(payload)
-	if perr != nil {
-		d.badMsgs.Add(1)
-	}
 	now := d.now()
 	var out []drivers.Sample
 	d.mu.Lock()
@@ -237,6 +233,10 @@ func (d *Driver) handleState(dev *device, topic string, payload []byte) {
 	subs := d.subscribersLocked()
 	d.mu.Unlock()
 	deliver(subs, out)
+	if perr != nil {
+		d.badMsgs.Add(1)
+	}
+	d.messages.Add(1) // last: Stats counts messages fully handled
 }
 
 // logBadLocked logs a bad payload once per device per logEvery.
