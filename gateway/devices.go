@@ -142,7 +142,7 @@ func (g *Gateway) evaluateDevices(ctx context.Context, every time.Duration) erro
 			prev, seen := d.roomStatus[st.Device]
 			d.roomStatus[st.Device] = st
 			d.mu.Unlock()
-			if st.Known && (!seen || prev.Occupied != st.Occupied) {
+			if st.Known && (!seen || !prev.Known || prev.Occupied != st.Occupied) {
 				g.log.Info("room", "device", st.Device, "room", st.Room, "occupied", st.Occupied)
 			}
 		}

@@ -296,8 +296,21 @@ func (d *device) advancePA(now time.Time) {
 }
 
 // roomHours are when a function room is in use on a typical day, local
-// time: morning activities, an afternoon session, an evening meeting.
+// time: morning activities, an afternoon session, an evening meeting. Each
+// room keeps its own hours, shifted by roomShift.
 var roomHours = [][2]float64{{8.5, 11.5}, {14, 17}, {19, 21}}
+
+// roomInUse reports whether the named room is in use at hour h (local,
+// fractional): the shared pattern shifted by up to an hour per room, so
+// that rooms do not fill and empty together.
+func roomInUse(name string, h float64) bool {
+	shift := 0.0
+	for _, r := range name {
+		shift += float64(r)
+	}
+	shift = math.Mod(shift, 5) * 0.25 // 0, 0.25, … 1 h
+	return slices.ContainsFunc(roomHours, func(r [2]float64) bool { return h >= r[0]+shift && h < r[1]+shift })
+}
 
 func (d *device) advanceRoom(now time.Time, c *Center) {
 	loc := c.cfg.Center.Location
@@ -306,7 +319,7 @@ func (d *device) advanceRoom(now time.Time, c *Center) {
 	}
 	t := now.In(loc)
 	h := float64(t.Hour()) + float64(t.Minute())/60
-	inUse := slices.ContainsFunc(roomHours, func(r [2]float64) bool { return h >= r[0] && h < r[1] })
+	inUse := roomInUse(d.cfg.Name, h)
 	d.put("occupied", drivers.Bool(inUse))
 	if inUse {
 		d.put("count", drivers.Number(math.Round(12*c.noise(0.5))))
@@ -326,6 +339,13 @@ func (c *Center) SetFault(device string, f Fault, on bool) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, md := range c.mqttDevices {
+		if md.cfg.Name == device {
+			md.faults[f] = on
+			c.log.Info("fault", "device", device, "fault", f, "on", on)
+			return nil
+		}
+	}
 	d, ok := c.devices[device]
 	if !ok {
 		return fmt.Errorf("no simulated device %q", device)

@@ -56,6 +56,8 @@ type Center struct {
 	addrs   map[string]string // connection name → listening address
 	devices map[string]*device
 	order   []string
+	// mqttDevices are the simulated MQTT sensors (StartMQTT).
+	mqttDevices []*mqttDevice
 }
 
 // New builds a simulated center from a config. Start serves it.
@@ -157,8 +159,9 @@ func (c *Center) Addrs() map[string]string {
 	return out
 }
 
-// Close stops every server.
+// Close stops every server and disconnects the MQTT devices.
 func (c *Center) Close() error {
+	c.closeMQTT()
 	c.mu.Lock()
 	servers := c.servers
 	c.servers = nil
@@ -185,8 +188,11 @@ func (c *Center) Run(ctx context.Context) error {
 		last = now
 		c.mu.Lock()
 		for _, name := range c.order {
-			c.devices[name].advance(now, dt, c)
+			if d, ok := c.devices[name]; ok {
+				d.advance(now, dt, c)
+			}
 		}
+		c.advanceMQTT(now)
 		c.mu.Unlock()
 	}
 }

@@ -50,7 +50,7 @@ func TestFakeFiresTimersInOrderAsItAdvances(t *testing.T) {
 
 func TestScaledRunsFaster(t *testing.T) {
 	start := time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC)
-	s := NewScaled(start, 3600) // an hour per second
+	s := NewScaled(start, 36000) // ten hours per second
 	wallBefore := time.Now()
 	at := <-s.After(time.Hour)
 	wall := time.Since(wallBefore)
@@ -58,8 +58,16 @@ func TestScaledRunsFaster(t *testing.T) {
 		t.Errorf("After(1h) fired at %v, before start+1h", at)
 	}
 	// The clock must agree with the wall time that passed, scaled.
-	if got, want := s.Now().Sub(start), time.Duration(float64(wall)*3600); got < want {
+	if got, want := s.Now().Sub(start), time.Duration(float64(wall)*36000); got < want {
 		t.Errorf("clock advanced %v for %v of wall time, want at least %v", got, wall, want)
+	}
+	before := s.Now()
+	s.SetSpeed(1)
+	if after := s.Now(); after.Before(before) || after.Sub(before) > time.Minute {
+		t.Errorf("SetSpeed moved the clock from %v to %v", before, after)
+	}
+	if s.Speed() != 1 {
+		t.Errorf("speed %v after SetSpeed(1)", s.Speed())
 	}
 	if NewScaled(start, 0).Speed() != 1 {
 		t.Error("speed 0 not taken as 1")
