@@ -158,4 +158,3 @@ func (c *Center) closeMQTT() {
 		}
 	}
 }
-
