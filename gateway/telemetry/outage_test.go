@@ -164,11 +164,11 @@ func (r *recorder) kill9(t *testing.T) {
 func TestOutageKill9AndReplay(t *testing.T) {
 	srv := newInfluxServer(t, t.TempDir())
 	ctx := t.Context()
-	if err := srv.start(ctx); err != nil {
+	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.stop)
-	if err := srv.query(ctx, "CREATE DATABASE outage"); err != nil {
+	t.Cleanup(srv.Stop)
+	if err := srv.Query(ctx, "CREATE DATABASE outage"); err != nil {
 		t.Fatal(err)
 	}
 	const bucket = "outage/autogen"
@@ -203,7 +203,7 @@ func TestOutageKill9AndReplay(t *testing.T) {
 	}
 
 	// InfluxDB goes down; the gateway goes on recording into its outbox.
-	srv.stop()
+	srv.Stop()
 	stopped := time.Now()
 	r1.ask(t, fmt.Sprintf("until %d", clockAt(1, 0)))
 	if st := r1.ask(t, "stats"); !strings.HasPrefix(st, fmt.Sprintf("depth %d ", countBefore(clockAt(1, 0))-countBefore(clockAt(20, 0)))) {
@@ -244,7 +244,7 @@ func TestOutageKill9AndReplay(t *testing.T) {
 	}
 
 	// InfluxDB is back: the backlog drains, every sample exactly once.
-	if err := srv.start(ctx); err != nil {
+	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the backlog to drain", func() (bool, error) {
