@@ -33,12 +33,21 @@ type source struct {
 	dir  func(name string) string
 	// abs resolves a relative secret file path against the config's folder.
 	abs func(name string) string
+	// schedules is the path of the schedules file (overlay.go), on disk.
+	schedules string
 }
 
 // Load reads the center file at path, with the profiles in the profiles/
 // folder beside it, and validates it. On problems it returns an *Error
 // listing all of them; warnings of a valid config are in Config.Warnings.
+//
+// The schedules file beside it (SchedulesPath), when there is one, replaces
+// the center file's rules, calendar and quiet hours (overlay.go).
 func Load(path string) (*Config, error) {
+	ov, err := readOverlay(SchedulesPath(path))
+	if err != nil {
+		return nil, err
+	}
 	return load(path, source{
 		read: os.ReadFile,
 		glob: filepath.Glob,
@@ -50,18 +59,24 @@ func Load(path string) (*Config, error) {
 			}
 			return filepath.Join(filepath.Dir(path), name)
 		},
-	})
+		schedules: SchedulesPath(path),
+	}, ov)
 }
 
 // LoadFS is Load from a file system, such as the demo's embedded files.
+// It reads no schedules file; LoadFSWithSchedules does.
 func LoadFS(fsys fs.FS, name string) (*Config, error) {
-	return load(name, source{
+	return load(name, fsSource(fsys), nil)
+}
+
+func fsSource(fsys fs.FS) source {
+	return source{
 		read: func(n string) ([]byte, error) { return fs.ReadFile(fsys, n) },
 		glob: func(p string) ([]string, error) { return fs.Glob(fsys, p) },
 		join: path.Join,
 		dir:  path.Dir,
 		abs:  func(n string) string { return n },
-	})
+	}
 }
 
 // Check is Load for `beacon check`: it returns the config (nil when it has
@@ -79,7 +94,7 @@ func Check(path string) (*Config, Diagnostics, error) {
 	return cfg, cfg.Warnings, nil
 }
 
-func load(file string, src source) (*Config, error) {
+func load(file string, src source, ov *overlay) (*Config, error) {
 	data, err := src.read(file)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -95,8 +110,13 @@ func load(file string, src source) (*Config, error) {
 	if !l.parse(file, data, &raw) {
 		return nil, &Error{Diagnostics: l.diags}
 	}
+	if ov != nil && !l.applyOverlay(&raw, ov) {
+		l.diags = l.diags.sort()
+		return nil, &Error{Diagnostics: l.diags}
+	}
 	l.loadProfileFiles(&raw)
 	cfg := l.validate(&raw)
+	cfg.src, cfg.SchedulesFile = src, src.schedules
 	l.diags = l.diags.sort()
 	if len(l.diags.Errors()) > 0 {
 		return nil, &Error{Diagnostics: l.diags}

@@ -28,6 +28,12 @@ type Config struct {
 	QuietHours  *QuietHours // nil: none
 	// Warnings found while loading; a config with warnings still loads.
 	Warnings Diagnostics
+	// SchedulesFile is where the facility manager's schedule edits are
+	// kept (overlay.go), whether or not the file exists yet; empty for a
+	// config from an embedded file system, until set.
+	SchedulesFile string
+	// src is where the config was read from, for WithSchedules.
+	src source
 }
 
 // Center identifies the site and places it in time and on the globe.
