@@ -92,6 +92,7 @@ func TestHalfMastEtiquette(t *testing.T) {
 		p, ok := c.gw.Store().Get(drivers.PointRef{Device: "flag", Point: "position"})
 		return ok && p.Quality == points.Good
 	})
+	scheduleSettled(t, c)
 	stop := make(chan struct{})
 	trace := flagTrace(c, stop)
 	flag.Request(kinds.FlagHalf)
@@ -135,6 +136,7 @@ func TestFlagMotorJamStopsTheMotorAndRaisesAnAlarm(t *testing.T) {
 	c := startCenter(t, evening)
 	flag := c.gw.Flagpole("flag")
 	c.eventually(t, 10*time.Second, "flag position known", func() bool { _, ok := flagPos(c); return ok })
+	scheduleSettled(t, c)
 	if err := c.sim.SetFault("flag", sim.FaultMotorJam, true); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +152,17 @@ func TestFlagMotorJamStopsTheMotorAndRaisesAnAlarm(t *testing.T) {
 	if st := flag.Status(); st.Moving || st.LastError == "" {
 		t.Errorf("status after jam: %+v", st)
 	}
+}
+
+// scheduleSettled waits until the schedule's own flag decision for the
+// evening (lowered) is carried out, so that a test's manual requests are
+// not followed by it.
+func scheduleSettled(t *testing.T, c *center) {
+	t.Helper()
+	c.eventually(t, time.Minute, "the schedule's evening flag state", func() bool {
+		st := c.gw.Flagpole("flag").Status()
+		return st.Target == kinds.FlagLower && !st.Moving
+	})
 }
 
 func flagPos(c *center) (float64, bool) {

@@ -43,6 +43,13 @@ type center struct {
 // both on one scaled clock starting at start.
 func startCenter(t *testing.T, start time.Time) *center {
 	t.Helper()
+	return startCenterWith(t, start, nil)
+}
+
+// startCenterWith is startCenter with a hook that prepares the state
+// directory before the gateway starts, as a previous run would have left it.
+func startCenterWith(t *testing.T, start time.Time, prepare func(stateDir string)) *center {
+	t.Helper()
 	cfg, err := config.Load(filepath.Join("..", "configs", "demo-center.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +72,9 @@ func startCenter(t *testing.T, start time.Time) *center {
 	})
 	for name, addr := range c.sim.Addrs() {
 		cfg.Connection(name).URL.Host = addr
+	}
+	if prepare != nil {
+		prepare(c.stateDir)
 	}
 	c.startGateway(t)
 	return c

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -178,15 +181,36 @@ func TestBroadcastInQuietHoursIsRefused(t *testing.T) {
 	})
 }
 
+func TestFirstStartReportsNoEarlierNights(t *testing.T) {
+	d := rules.Date{Year: 2026, Month: time.December, Day: 2}
+	end := loadDemoSun(t, d).Sunrise.Time.Add(15 * time.Minute)
+	c := startCenter(t, end.Add(-20*time.Second))
+	c.eventually(t, time.Minute, "the night's end", func() bool { return c.clk.Now().After(end.Add(3 * time.Second)) })
+	got := c.reportedNights()
+	if len(got) != 1 || !got[0].end.Equal(end) {
+		t.Fatalf("a first start reported %+v, want only the night ending at %v", got, end)
+	}
+}
+
 func TestSignWindowsAreReportedOnceEachIncludingMissedOnes(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	d := func(day int) rules.Date { return rules.Date{Year: 2026, Month: time.December, Day: day} }
 	end := loadDemoSun(t, d(2)).Sunrise.Time.Add(15 * time.Minute)
-	c := startCenter(t, end.Add(-20*time.Second))
-	// At start the gateway reports the night that ended on the 1st, which
-	// it was not running for; then the night that ends on the 2nd, once.
+	// The gateway last ran on the evening of Nov 30 (its state says it
+	// reported nights up to 20:00); it is started again just before dawn
+	// on Dec 2. It reports the night that ended on the 1st, which it was
+	// down for, then the night that ends on the 2nd, each once.
+	lastRun := time.Date(2026, 11, 30, 20, 0, 0, 0, loc)
+	c := startCenterWith(t, end.Add(-20*time.Second), func(dir string) {
+		state := fmt.Sprintf(`{"reported_up_to":%q}`, lastRun.Format(time.RFC3339))
+		if err := os.WriteFile(filepath.Join(dir, "nights.json"), []byte(state), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
 	c.eventually(t, time.Minute, "two nights reported", func() bool { return len(c.reportedNights()) >= 2 })
 	c.eventually(t, 10*time.Second, "a few more ticks", func() bool { return c.clk.Now().After(end.Add(5 * time.Second)) })
+	// The night of Nov 30 ended on Dec 1, after the last report: it is
+	// reported whole, from its start before the gateway stopped.
 	want := []night{
 		{"sign", loadDemoSun(t, rules.Date{Year: 2026, Month: time.November, Day: 30}).Sunset.Time.Add(-15 * time.Minute), loadDemoSun(t, d(1)).Sunrise.Time.Add(15 * time.Minute)},
 		{"sign", loadDemoSun(t, d(1)).Sunset.Time.Add(-15 * time.Minute), end},

@@ -1,6 +1,11 @@
 package gateway
 
 import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/beacon-edge/beacon/drivers"
@@ -70,24 +75,98 @@ func (s *scheduler) signPowers() map[string]drivers.PointRef {
 	return out
 }
 
-// reportNights reports the sign windows that ended since the last report
-// (or in the lookback, at the first call).
+// nightsState is what STATE_DIR/nights.json keeps: how far sign windows
+// have been reported. Without it (a first start) nothing before the start
+// is reported: nights before Beacon ran are not Beacon's to account for.
+type nightsState struct {
+	ReportedUpTo time.Time `json:"reported_up_to"`
+}
+
+func (s *scheduler) loadNights() {
+	if s.stateDir == "" {
+		return
+	}
+	var st nightsState
+	b, err := os.ReadFile(filepath.Join(s.stateDir, "nights.json"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		s.g.log.Warn("read sign night state; reporting from now on", "err", err)
+		return
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		s.g.log.Warn("decode sign night state; reporting from now on", "err", err)
+		return
+	}
+	s.nightsUpTo = st.ReportedUpTo
+}
+
+func (s *scheduler) saveNights() {
+	if s.stateDir == "" {
+		return
+	}
+	b, _ := json.Marshal(nightsState{ReportedUpTo: s.nightsUpTo})
+	if err := writeFileAtomic(filepath.Join(s.stateDir, "nights.json"), b); err != nil {
+		s.g.log.Warn("save sign night state", "err", err)
+	}
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// folder, synced and renamed over path.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// reportNights reports the sign windows that ended since the last report,
+// at most nightLookback back; the first call after a first start reports
+// nothing before it.
 func (s *scheduler) reportNights(now time.Time, in rules.Inputs) {
 	if s.g.onNight == nil || !in.Trusted {
 		return
 	}
 	from := s.nightsUpTo
 	if from.IsZero() {
-		from = now.Add(-nightLookback)
+		s.nightsUpTo = now
+		s.saveNights()
+		return
+	}
+	if floor := now.Add(-nightLookback); from.Before(floor) {
+		from = floor
 	}
 	if !now.After(from) {
 		return
 	}
+	reported := false
 	for dev, wins := range s.signWindows(from, now, in) {
 		for _, w := range wins {
 			s.g.log.Info("sign night ended", "device", dev, "window_start", w[0].Format(time.RFC3339), "window_end", w[1].Format(time.RFC3339))
 			s.g.onNight(dev, w[0], w[1])
+			reported = true
 		}
 	}
 	s.nightsUpTo = now
+	// The state moves on disk when a night was reported, and otherwise
+	// every few minutes, so that a restart looks back only as far as it
+	// must.
+	if reported || now.Sub(s.nightsSaved) >= 5*time.Minute {
+		s.saveNights()
+		s.nightsSaved = now
+	}
 }

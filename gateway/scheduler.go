@@ -36,11 +36,18 @@ type scheduler struct {
 	since     map[drivers.PointRef]rules.PointState
 	calm      map[string]time.Time // flagpole → when the wind last fell to its limit
 	windHigh  map[string]bool
+	started   time.Time
 	trusted   bool
 	synced    bool
 	syncedAt  time.Time
-	// nightsUpTo is how far sign windows have been reported.
-	nightsUpTo time.Time
+	// nightsUpTo is how far sign windows have been reported; nightsSaved
+	// when that was last written to stateDir.
+	nightsUpTo  time.Time
+	nightsSaved time.Time
+	stateDir    string
+
+	// swap applies schedule edits at run time (reload.go).
+	swap schedSwap
 
 	bmu       sync.Mutex
 	queue     *rules.BroadcastQueue
@@ -50,6 +57,11 @@ type scheduler struct {
 	records   []kinds.BroadcastRecord // the latest, newest last
 	submitted chan struct{}
 }
+
+// flagReadingGrace is how long after start the scheduler waits for a
+// flagpole's first position reading before asking it to move anyway (and
+// so raising its "no position" alarm).
+const flagReadingGrace = time.Minute
 
 // maxBroadcastRecords bounds the broadcast history kept in memory.
 const maxBroadcastRecords = 200
@@ -72,6 +84,8 @@ func (g *Gateway) buildScheduler(stateDir string) error {
 	for _, j := range sch.Jobs {
 		s.jobByName[j.Name] = j
 	}
+	s.stateDir = stateDir
+	s.loadNights()
 	if len(sch.Jobs) > 0 {
 		if stateDir == "" {
 			return errors.New("jobs need a state directory to remember which instants ran (--state-dir or BEACON_STATE_DIR)")
@@ -82,11 +96,8 @@ func (g *Gateway) buildScheduler(stateDir string) error {
 			return err
 		}
 	}
-	var quiet func(time.Time) bool
-	if q := sch.Quiet; q != nil {
-		quiet = func(t time.Time) bool { return q.Contains(t, sch.Center, sch.Calendar) }
-	}
-	s.queue = rules.NewBroadcastQueue(quiet)
+	s.swap.init(sch, stateDir)
+	s.queue = rules.NewBroadcastQueue(s.swap.quiet)
 	g.sched = s
 	return nil
 }
@@ -94,6 +105,7 @@ func (g *Gateway) buildScheduler(stateDir string) error {
 // run ticks until ctx ends. A broadcast in flight is interrupted at the
 // end, and recorded so.
 func (s *scheduler) run(ctx context.Context) error {
+	s.started = s.g.clk.Now()
 	defer s.drainBroadcast(errors.New("gateway stopping"))
 	for {
 		s.tick(ctx)
@@ -110,6 +122,7 @@ func (s *scheduler) run(ctx context.Context) error {
 
 func (s *scheduler) tick(ctx context.Context) {
 	now := s.g.clk.Now()
+	s.applySwap(ctx, now)
 	if s.trust.RequireSync && now.Sub(s.syncedAt) >= time.Minute {
 		synced, err := rules.NTPSynced(ctx)
 		if err != nil {
@@ -206,8 +219,11 @@ func (s *scheduler) applyPoints(st rules.State) {
 			s.g.log.Error("apply schedule", "device", w.Point.Device, "point", w.Point.Point, "err", err)
 			continue
 		}
-		if s.lastWant[w.Point] != key {
+		if prev, seen := s.lastWant[w.Point]; prev != key {
 			s.lastWant[w.Point] = key
+			if w.Relinquish() && !seen {
+				continue // nothing was asked before: nothing to say
+			}
 			if w.Relinquish() {
 				s.g.log.Info("schedule relinquishes", "device", w.Point.Device, "point", w.Point.Point, "reason", w.Reason)
 			} else {
@@ -235,15 +251,22 @@ func (s *scheduler) applyFlags(st rules.State) {
 		if !ok || pole == nil {
 			continue
 		}
+		st := pole.Status()
+		if changed && !st.PositionKnown && s.g.clk.Now().Sub(s.started) < flagReadingGrace {
+			// Wait for the first position reading rather than fail the
+			// sequence for want of one; decide again next tick.
+			delete(s.lastFlag, fw.Device)
+			continue
+		}
 		if changed {
 			s.g.log.Info("schedule decides", "device", fw.Device, "flag", fw.State.String(), "rule", fw.Rule, "reason", fw.Reason)
 			pole.Request(action)
 			continue
 		}
-		// A sequence that never started (no position reading yet) is asked
-		// for again; one that started and failed (a jam) is not retried
-		// until the schedule changes or a person intervenes.
-		if st := pole.Status(); !st.Moving && st.Target != action && st.PositionKnown {
+		// A sequence that never started (no position reading then) is
+		// asked for again; one that started and failed (a jam) is not
+		// retried until the schedule changes or a person intervenes.
+		if !st.Moving && st.LastError == kinds.FlagNoPosition && st.PositionKnown {
 			pole.Request(action)
 		}
 	}

@@ -54,6 +54,10 @@ const (
 	AlarmFlagNoSignal = "flag-no-position"
 )
 
+// FlagNoPosition is FlagStatus.LastError of a sequence that did not start
+// for want of a position reading; the scheduler asks again.
+const FlagNoPosition = "no position reading"
+
 // ErrFlagFault is wrapped by the error of a sequence stopped by a jam, a
 // motor fault or a travel timeout.
 var ErrFlagFault = errors.New("flagpole fault")
@@ -235,7 +239,7 @@ func (f *Flagpole) runSequence(ctx context.Context, a FlagAction) error {
 	pos, ok := f.position()
 	if !ok {
 		f.alarms.Raise(f.clk.Now(), f.dev.Name, AlarmFlagNoSignal, "no good position reading; not moving the flag")
-		f.update(func(s *FlagStatus) { s.LastError = "no position reading" })
+		f.update(func(s *FlagStatus) { s.Target, s.LastError = a, FlagNoPosition })
 		return fmt.Errorf("%s %s: no position reading: %w", f.dev.Name, a, ErrFlagFault)
 	}
 	f.alarms.Clear(f.dev.Name, AlarmFlagNoSignal)
