@@ -267,6 +267,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.north != nil {
 		start("north", func(ctx context.Context) error { return g.north(ctx, g) })
 	}
+	// The schedule's first decisions are in the slots before the
+	// reconciler's first pass, so that a gateway started by day does not
+	// flash the sign on with its safe value first.
+	g.sched.tick(ctx)
 	start("reconcile", g.reconciler.Run)
 	if g.telemetry != nil {
 		start("telemetry", func(ctx context.Context) error { return g.telemetry.Run(ctx, g.store) })
