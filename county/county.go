@@ -25,7 +25,6 @@ import (
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
 	"github.com/influxdata/influxdb-client-go/v2/api/query"
 
 	"github.com/beacon-edge/beacon/internal/clock"
@@ -128,7 +127,6 @@ func (c *Config) defaults() {
 type Service struct {
 	cfg    Config
 	client influxdb2.Client
-	query  api.QueryAPI
 	log    *slog.Logger
 }
 
@@ -144,7 +142,7 @@ func New(cfg Config) (*Service, error) {
 			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second,
 		}})
 	c := influxdb2.NewClientWithOptions(strings.TrimRight(cfg.URL, "/"), cfg.Token, opts)
-	return &Service{cfg: cfg, client: c, query: c.QueryAPI(cfg.Org), log: cfg.Logger.With("county", cfg.County)}, nil
+	return &Service{cfg: cfg, client: c, log: cfg.Logger.With("county", cfg.County)}, nil
 }
 
 // Config returns the service's config with defaults applied.
@@ -169,7 +167,9 @@ func (s *Service) base(start, stop time.Time) string {
 // run executes a Flux query and calls each for every record.
 func (s *Service) run(ctx context.Context, what, flux string, each func(*query.FluxRecord)) error {
 	t0 := time.Now()
-	res, err := s.query.Query(ctx, flux)
+	// A QueryAPI per query: influxdb-client-go v2.14 initialises its URL
+	// lazily without a lock, a data race between concurrent first queries.
+	res, err := s.client.QueryAPI(s.cfg.Org).Query(ctx, flux)
 	if err != nil {
 		return fmt.Errorf("query %s of county %s: %w", what, s.cfg.County, err)
 	}

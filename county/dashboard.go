@@ -124,9 +124,9 @@ func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
 		rows = append(rows, rw)
 	}
 	rep := st.Report
-	dates := rep.Dates
+	dates := rep.Dates[:len(rep.Dates)-1] // the nights before tonight
 	if len(dates) > HeatmapNights {
-		dates = dates[len(dates)-HeatmapNights:] // the nights before tonight
+		dates = dates[len(dates)-HeatmapNights:]
 	}
 	var alerts []Alert
 	if d.opts.Alerts != nil {

@@ -218,8 +218,8 @@ func (s *Service) querySigns(ctx context.Context, now time.Time) (map[signKey]*s
   |> filter(fn: (r) => r._measurement == "sign")
   |> keep(columns: ["_time", "_value", "_field", "center", "device"])
 data |> filter(fn: (r) => r._field == "lit" or r._field == "current" or r._field == "commanded" or r._field == "quality") |> last() |> yield(name: "last")
-data |> filter(fn: (r) => r._field == "lit" and r._value == true) |> last() |> yield(name: "lastlit")
-data |> filter(fn: (r) => r._field == "quality" and r._value == "good") |> last() |> yield(name: "lastgood")`
+data |> filter(fn: (r) => r._field == "lit") |> filter(fn: (r) => r._value == true) |> last() |> yield(name: "lastlit")
+data |> filter(fn: (r) => r._field == "quality") |> filter(fn: (r) => r._value == "good") |> last() |> yield(name: "lastgood")`
 	out := map[signKey]*signNow{}
 	lastTimes := map[signKey]map[string]time.Time{}
 	vals := map[signKey]map[string]any{}
