@@ -40,6 +40,11 @@ type Options struct {
 	Drivers map[config.Protocol]DriverFactory
 	// SweepInterval is how often staleness is re-evaluated (default 1s).
 	SweepInterval time.Duration
+	// StaleAfterPolls is how many poll intervals without an update make a
+	// point stale (default 3). The demo, whose clock runs hundreds of
+	// times faster than real time, raises it so that a millisecond's
+	// hiccup is not a minute's outage.
+	StaleAfterPolls int
 	// OnNight hears each sign's required window when it ends, and after a
 	// restart the windows that ended while the gateway was down (it must be
 	// idempotent). Telemetry computes the nightly summary from it.
@@ -117,6 +122,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.sweepEvery = time.Second
 	}
 	g.store = points.New(points.Options{Clock: g.clk})
+	stalePolls := opts.StaleAfterPolls
+	if stalePolls <= 0 {
+		stalePolls = 3 // three missed polls make a point stale
+	}
 	g.priorities = priority.NewTable()
 	g.north = opts.North
 
@@ -134,8 +143,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			continue
 		}
 		for _, p := range l.points {
-			// Three missed polls make a point stale.
-			g.store.Declare(p.Ref(), 3*p.Poll)
+			g.store.Declare(p.Ref(), time.Duration(stalePolls)*p.Poll)
 			if !p.Safe.IsZero() {
 				cmd := priority.Command{Value: p.Safe, Author: SafeAuthor, Set: g.clk.Now()}
 				if err := g.priorities.Set(p.Ref(), priority.Default, cmd); err != nil {

@@ -26,6 +26,8 @@ type centerOptions struct {
 	StateDir  string
 	// Drivers overrides the built-in protocol drivers (nil: all of them).
 	Drivers map[config.Protocol]gateway.DriverFactory
+	// StaleAfterPolls is passed to the gateway (0: its default).
+	StaleAfterPolls int
 	// Started, when set, is called with the running gateway.
 	Started func(*gateway.Gateway)
 }
@@ -69,7 +71,7 @@ func runCenter(ctx context.Context, cfg *config.Config, o centerOptions) error {
 		drv = driverFactories()
 	}
 	opts := gateway.Options{
-		Clock: o.Clock, Logger: logger, Drivers: drv, StateDir: o.StateDir, Telemetry: sink,
+		Clock: o.Clock, Logger: logger, Drivers: drv, StateDir: o.StateDir, Telemetry: sink, StaleAfterPolls: o.StaleAfterPolls,
 		OnNight: func(device string, start, end time.Time) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

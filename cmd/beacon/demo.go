@@ -32,6 +32,9 @@ func init() {
 const (
 	demoSlowSpeed = 12
 	demoFastSpeed = 900
+	// demoStaleAfterPolls: at demoFastSpeed a 2 s poll is 2 ms of real
+	// time; thirty of them make a point stale rather than three.
+	demoStaleAfterPolls = 30
 	// demoSlowBefore and demoSlowAfter bound the slow span around an event.
 	demoSlowBefore = 45 * time.Second
 	demoSlowAfter  = 150 * time.Second
@@ -133,7 +136,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *speed == 0 {
 		go steerSpeed(simCtx, clk, eval, start)
 	}
-	return runCenter(ctx, cfg, centerOptions{Logger: logger, Clock: clk, Simulated: true, StateDir: stateDir})
+	return runCenter(ctx, cfg, centerOptions{Logger: logger, Clock: clk, Simulated: true, StateDir: stateDir,
+		StaleAfterPolls: demoStaleAfterPolls})
 }
 
 // demoBroker starts the embedded MQTT broker for the demo's MQTT
