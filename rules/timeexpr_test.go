@@ -93,3 +93,22 @@ func TestParseWeekday(t *testing.T) {
 		t.Error(`"mo" accepted`)
 	}
 }
+
+// FuzzParseTimeExpr: time expressions come from config files and the API;
+// whatever the text, parsing returns an expression or an error, and an
+// expression prints as text that parses back to itself.
+func FuzzParseTimeExpr(f *testing.F) {
+	for _, s := range []string{"07:30", "sunset-15m", "sunrise+1h30m", "dusk", "dawn+10m", "24:00", "sunset-", "+5m", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseTimeExpr(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseTimeExpr(e.String())
+		if err != nil || again != e {
+			t.Fatalf("%q parsed to %+v, printed %q, parsed back to %+v, %v", s, e, e.String(), again, err)
+		}
+	})
+}

@@ -84,6 +84,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
+	// MQTT sensors need the site's broker (or the gateway's embedded one);
+	// without it they are not simulated, and the Modbus devices still are.
+	if err := c.StartMQTT(10 * time.Second); err != nil {
+		logger.Warn("MQTT devices not simulated", "err", err)
+	}
 	if *control != "" {
 		ln, err := net.Listen("tcp", *control)
 		if err != nil {
