@@ -63,6 +63,10 @@ type Config struct {
 	// 24 h); flag and broadcast records are read over Lookback.
 	StatusLookback time.Duration
 
+	// IncludeSimulated reads data tagged simulated=true too (the demo, dry
+	// runs); never for real uptime.
+	IncludeSimulated bool
+
 	Timeout time.Duration // per query (default 60 s)
 	Clock   clock.Clock   // default the real clock
 	Logger  *slog.Logger
@@ -157,11 +161,15 @@ func (s *Service) Now() time.Time { return s.cfg.Clock.Now() }
 // base is the start of every query: the county's bucket over [start,
 // stop), without data from simulated clocks.
 func (s *Service) base(start, stop time.Time) string {
-	return fmt.Sprintf(`from(bucket: %s)
+	q := fmt.Sprintf(`from(bucket: %s)
   |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r.county == %s)
-  |> filter(fn: (r) => not exists r.simulated or r.simulated != "true")`,
+  |> filter(fn: (r) => r.county == %s)`,
 		fluxString(s.cfg.Bucket), start.UTC().Format(time.RFC3339Nano), stop.UTC().Format(time.RFC3339Nano), fluxString(s.cfg.County))
+	if !s.cfg.IncludeSimulated {
+		q += `
+  |> filter(fn: (r) => not exists r.simulated or r.simulated != "true")`
+	}
+	return q
 }
 
 // run executes a Flux query and calls each for every record.

@@ -139,3 +139,42 @@ func TestReportFaultCases(t *testing.T) {
 		t.Errorf("%d centers in the summary, want 24: %v", len(r.Centers), fmt.Sprint(r.Centers))
 	}
 }
+
+// The demo's telemetry (simulated=true) appears only when asked for.
+func TestReportIncludeSimulated(t *testing.T) {
+	target, _ := seededCounty(t)
+	tests := []struct {
+		name    string
+		include bool
+		want    int // nights of center "demo"
+	}{
+		{"excluded by default", false, 0},
+		{"included on request", true, nightsDone},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Config{URL: target.URL.String(), Bucket: target.Bucket, County: testCounty, Location: cst,
+				Clock: newTestService(t, target).cfg.Clock, IncludeSimulated: tc.include})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			r, err := s.Report(t.Context(), day0, day0.AddDate(0, 0, nightsDone-1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, x := range r.Nights {
+				if x.Center == "demo" {
+					n++
+					if x.Dark != x.Required {
+						t.Errorf("demo night %s: dark %d of %d, want all dark", x.Date, x.Dark, x.Required)
+					}
+				}
+			}
+			if n != tc.want {
+				t.Errorf("%d demo nights, want %d", n, tc.want)
+			}
+		})
+	}
+}

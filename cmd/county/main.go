@@ -74,7 +74,7 @@ var errUsage = errors.New("usage")
 type common struct {
 	influx, countyID, bucket, org, tokenFile, tz string
 	lookback                                     time.Duration
-	verbose                                      bool
+	verbose, simulated                           bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -86,6 +86,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tz, "tz", "Local", "the county's time `ZONE` (IANA name); nights are named after local dates")
 	fs.DurationVar(&c.lookback, "lookback", 31*24*time.Hour, "how far before the range to look for the county's centers")
 	fs.BoolVar(&c.verbose, "v", false, "log each query")
+	fs.BoolVar(&c.simulated, "include-simulated", false, "also read data tagged simulated=true (the demo, dry runs); never for real uptime")
 }
 
 func (c *common) config(stderr io.Writer) (county.Config, error) {
@@ -114,7 +115,7 @@ func (c *common) config(stderr io.Writer) (county.Config, error) {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	return county.Config{URL: c.influx, Token: token, Org: c.org, Bucket: c.bucket, County: c.countyID,
-		Location: loc, Lookback: c.lookback, Logger: logger}, errors.Join(errs...)
+		Location: loc, Lookback: c.lookback, IncludeSimulated: c.simulated, Logger: logger}, errors.Join(errs...)
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
