@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -23,9 +24,10 @@ func runUptime(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	file := fs.String("c", "", "center config `FILE`")
 	nights := fs.Int("nights", 7, "how many nights back to show")
 	local := fs.Bool("local", false, "read the local store even when InfluxDB is configured")
+	stateDir := fs.String("state-dir", "", "the gateway's state `DIR`, as given to beacon run")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "Usage: beacon uptime -c FILE [--nights N] [--local]\n\nPrints each sign's nightly compliance: required, lit, dark and unknown minutes.\nReads InfluxDB when telemetry.influx is configured, else the gateway's local store.")
+			fmt.Fprintln(stdout, "Usage: beacon uptime -c FILE [--nights N] [--local] [--state-dir DIR]\n\nPrints each sign's nightly compliance: required, lit, dark and unknown minutes.\nReads InfluxDB when telemetry.influx is configured, else the gateway's local store.")
 			return nil
 		}
 		return err
@@ -58,6 +60,9 @@ func runUptime(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		from = "influxdb " + in.URL.Redacted() + " bucket " + in.Bucket
 	} else {
+		if cfg.Telemetry.OutboxPath == "" {
+			cfg.Telemetry.OutboxPath = filepath.Join(resolveStateDir(*stateDir, cfg.File), "outbox.db")
+		}
 		path := telemetry.NightsFile(telemetry.OutboxPath(cfg))
 		ns, err = telemetry.ReadNightsFile(path)
 		if err != nil && !errors.Is(err, iofs.ErrNotExist) {

@@ -176,6 +176,12 @@ func runPut(device string, ru *run) put {
 // A reading at t stands for the sign from t until the next reading or
 // t + StaleAfter, whichever comes first. So an outage is never counted as
 // lit, and never as dark either.
+//
+// The sign is switched on at the window's start and its current is
+// measured a poll later, so the start of the window is its switch-on
+// allowance: StaleAfter, at most SwitchOnAllowance. In the first minute
+// only the time after it is judged; a sign still dark after it makes the
+// minute dark.
 type SignNight struct {
 	Device     string    `json:"device"`
 	Start      time.Time `json:"start"`
@@ -203,9 +209,15 @@ type segment struct {
 	state    byte
 }
 
+// SwitchOnAllowance caps the time a sign is given, at the start of its
+// window, to be switched on and measured lit: half the first minute is
+// always judged.
+const SwitchOnAllowance = 30 * time.Second
+
 // classify counts the window's minutes from the segments (sorted, not
 // overlapping).
-func classify(device string, start, end time.Time, segs []segment) SignNight {
+func classify(device string, start, end time.Time, segs []segment, allowance time.Duration) SignNight {
+	allowance = min(allowance, SwitchOnAllowance)
 	n := SignNight{Device: device, Start: start.UTC(), End: end.UTC()}
 	if !end.After(start) {
 		return n
@@ -219,6 +231,9 @@ func classify(device string, start, end time.Time, segs []segment) SignNight {
 		to := min(from+minute, e0)
 		for i < len(segs) && segs[i].to <= from {
 			i++
+		}
+		if m == 0 {
+			from = min(from+int64(allowance), to)
 		}
 		dark, covered := false, from
 		for j := i; j < len(segs) && segs[j].from < to; j++ {
@@ -291,7 +306,7 @@ func (r *Recorder) Night(device string, start, end time.Time) (SignNight, error)
 			segs = append(segs, segment{from: ru.start, to: to, state: ru.state})
 		}
 	}
-	return classify(device, start, end, segs), nil
+	return classify(device, start, end, segs, r.staleAfter), nil
 }
 
 // CloseNight computes a sign's summary for [start, end), appends its

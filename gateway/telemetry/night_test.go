@@ -73,7 +73,7 @@ func TestClassifyMinutes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n := classify("sign", s, s.Add(tc.end), tc.segs)
+			n := classify("sign", s, s.Add(tc.end), tc.segs, 0)
 			if n.Required != tc.req || n.Lit != tc.lit || n.Dark != tc.dark || n.Unknown != tc.unknown {
 				t.Errorf("got required %d lit %d dark %d unknown %d; want %d %d %d %d",
 					n.Required, n.Lit, n.Dark, n.Unknown, tc.req, tc.lit, tc.dark, tc.unknown)
@@ -153,5 +153,37 @@ func TestSignNightWithOutageInTheMiddle(t *testing.T) {
 	back, err := ReadNightsFile(file)
 	if err != nil || len(back) != 1 || !back[0].Start.Equal(n.Start) || back[0].Lit != 616 {
 		t.Errorf("ReadNightsFile = %+v, %v", back, err)
+	}
+}
+
+func TestSwitchOnAllowance(t *testing.T) {
+	s := time.Date(2026, 6, 1, 18, 0, 0, 0, time.UTC)
+	ns := func(d time.Duration) int64 { return s.Add(d).UnixNano() }
+	seg := func(from, to time.Duration, st byte) segment { return segment{ns(from), ns(to), st} }
+	sec := time.Second
+	tests := []struct {
+		name            string
+		allowance       time.Duration
+		segs            []segment
+		lit, dark, unkn int
+	}{
+		{"switched on within the allowance: lit", 6 * sec,
+			[]segment{seg(-10*sec, 4*sec, stateDark), seg(4*sec, 3*time.Minute, stateLit)}, 3, 0, 0},
+		{"no allowance: the dark seconds count", 0,
+			[]segment{seg(-10*sec, 4*sec, stateDark), seg(4*sec, 3*time.Minute, stateLit)}, 2, 1, 0},
+		{"still dark after the allowance: dark", 6 * sec,
+			[]segment{seg(-10*sec, 8*sec, stateDark), seg(8*sec, 3*time.Minute, stateLit)}, 2, 1, 0},
+		{"a long stale window is capped at 30 s", 3 * time.Minute,
+			[]segment{seg(-10*sec, 40*sec, stateDark), seg(40*sec, 3*time.Minute, stateLit)}, 2, 1, 0},
+		{"nothing after the allowance: unknown, not lit", 3 * time.Minute,
+			[]segment{seg(-10*sec, 20*sec, stateLit)}, 0, 0, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := classify("sign", s, s.Add(3*time.Minute), tc.segs, tc.allowance)
+			if n.Lit != tc.lit || n.Dark != tc.dark || n.Unknown != tc.unkn {
+				t.Errorf("lit %d dark %d unknown %d, want %d %d %d", n.Lit, n.Dark, n.Unknown, tc.lit, tc.dark, tc.unkn)
+			}
+		})
 	}
 }

@@ -25,17 +25,21 @@ const (
 const GatewayDevice = "gateway"
 
 // valueField returns the field for a driver value, or false for none.
+//
+// InfluxDB keeps one type per field of a measurement (a shard refuses a
+// bool "value" once it holds a float one), so the field's name carries the
+// kind: key for numbers, key_bool for booleans, key_str for strings.
 func valueField(key string, v drivers.Value) (Field, bool) {
 	switch v.Kind() {
 	case drivers.KindBool:
 		b, _ := v.AsBool()
-		return Field{key, b}, true
+		return Field{key + "_bool", b}, true
 	case drivers.KindNumber:
 		f, _ := v.AsNumber()
 		return Field{key, f}, true
 	case drivers.KindString:
 		s, _ := v.AsString()
-		return Field{key, s}, true
+		return Field{key + "_str", s}, true
 	}
 	return Field{}, false
 }

@@ -68,12 +68,12 @@ func TestSinkRecordsTheSchema(t *testing.T) {
 	}
 	const tags = "center=dongshan,county=xinhui"
 	want := []string{
-		"point," + tags + ",device=sign,point=power value=true,quality=\"good\" 1780336800000000000",
+		"point," + tags + ",device=sign,point=power value_bool=true,quality=\"good\" 1780336800000000000",
 		"point," + tags + ",device=sign,point=current value=2,quality=\"good\" 1780336801000000000",
 		"sign," + tags + ",device=sign lit=true,current=2,commanded=true,quality=\"good\" 1780336801000000000",
 		"point," + tags + ",device=sign,point=current quality=\"bad\" 1780336802000000000",
 		"sign," + tags + ",device=sign commanded=true,quality=\"bad\" 1780336802000000000",
-		"actuation," + tags + ",device=sign,point=power,slot=manual author=\"user:li\",result=\"complied\",value=true,readback=true 1780336803000000000",
+		"actuation," + tags + ",device=sign,point=power,slot=manual author=\"user:li\",result=\"complied\",value_bool=true,readback_bool=true 1780336803000000000",
 		"gateway," + tags + ",device=gateway uptime_s=60,outbox_depth=6i,outbox_bytes=0i,devices_online=1i,dropped=0i,rejected=0i 1780336860000000000",
 	}
 	got := strings.Split(string(b.Body), "\n")
