@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, when missing, the real peers Beacon's tests run against:
 # Mosquitto, pymodbus (Debian's python3-pymodbus, used with /usr/bin/python3),
-# InfluxDB 1.8 (built from source with go install) and headless Chromium.
+# InfluxDB 1.8 (built from source with go install), headless Chromium, and
+# espeak-ng (the PA's offline text-to-speech).
 # Safe to run again: each step is skipped when its tool is already there.
 # Without root (a developer laptop) it only reports what is missing; the
 # tests that need a missing peer then skip, except under CI=true.
@@ -16,6 +17,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_pkgs+=
 # pymodbus's server and client modules import serial_asyncio even for TCP.
 /usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || apt_pkgs+=(python3-serial-asyncio)
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium chromium-driver)
+# Offline text-to-speech for PA announcements given as text.
+command -v espeak-ng >/dev/null 2>&1 || apt_pkgs+=(espeak-ng)
 
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
