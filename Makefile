@@ -3,7 +3,7 @@ GO       ?= go
 GOFLAGS  ?=
 export CGO_ENABLED ?= 1
 
-.PHONY: all build test setup vet unit fuzz-short fuzz bench check-demo clean
+.PHONY: all build test setup vet unit fuzz-short fuzz bench check-demo demo clean
 
 all: build
 
@@ -26,6 +26,11 @@ fuzz-short:
 
 fuzz:
 	bash scripts/fuzz.sh 5m
+
+# demo runs the simulated demo center and serves the manager's page; it
+# prints the page's address and a demo manager token.
+demo:
+	$(GO) run ./cmd/beacon demo
 
 check-demo: build
 	./bin/beacon check -c configs/demo-center.yaml >/dev/null

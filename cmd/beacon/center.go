@@ -30,6 +30,10 @@ type centerOptions struct {
 	StaleAfterPolls int
 	// Started, when set, is called with the running gateway.
 	Started func(*gateway.Gateway)
+	// APIListen overrides api.listen (the demo listens on a free port);
+	// APIStarted hears the page's URL once it listens (webapi.go).
+	APIListen  string
+	APIStarted func(url string)
 }
 
 // resolveStateDir picks the state directory: the flag, $BEACON_STATE_DIR,
@@ -107,8 +111,15 @@ func runCenter(ctx context.Context, cfg *config.Config, o centerOptions) error {
 			return pub.Run(ctx)
 		}
 	}
+	web, err := newWebAPI(cfg, o, sink, &opts)
+	if err != nil {
+		return err
+	}
 	g, err := gateway.New(cfg, opts)
 	if err != nil {
+		return err
+	}
+	if err := web.start(g); err != nil {
 		return err
 	}
 	if o.Started != nil {
@@ -116,6 +127,14 @@ func runCenter(ctx context.Context, cfg *config.Config, o centerOptions) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	apiDone := make(chan struct{})
+	go func() {
+		defer close(apiDone)
+		if err := web.serve(runCtx); err != nil {
+			logger.Error("web page and API not served; the center runs without them", "err", err)
+		}
+	}()
+	defer func() { cancel(); <-apiDone }()
 	done := make(chan error, 1)
 	go func() { done <- g.Run(runCtx) }()
 	select {

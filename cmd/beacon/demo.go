@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"crypto/rand"
 	"encoding/hex"
 
 	"github.com/beacon-edge/beacon/configs"
+	"github.com/beacon-edge/beacon/gateway/api"
 	"github.com/beacon-edge/beacon/gateway/broker"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/gateway/schedule"
@@ -104,6 +106,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer os.RemoveAll(stateDir)
+	// The manager's page: schedule edits and a manager token live in the
+	// temporary state directory (webapi.go).
+	cfg.SchedulesFile = filepath.Join(stateDir, config.SchedulesFile)
+	demoToken, err := api.OpenTokens(filepath.Join(stateDir, "tokens")).Add("demo-manager", api.Manager, time.Now())
+	if err != nil {
+		return err
+	}
 
 	simulated, err := sim.New(cfg, sim.Options{Clock: clk, AnyPort: true, Seed: uint64(time.Now().UnixNano()),
 		Logger: logger.With("part", "simulator")})
@@ -137,7 +146,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		go steerSpeed(simCtx, clk, eval, start)
 	}
 	return runCenter(ctx, cfg, centerOptions{Logger: logger, Clock: clk, Simulated: true, StateDir: stateDir,
-		StaleAfterPolls: demoStaleAfterPolls})
+		StaleAfterPolls: demoStaleAfterPolls, APIListen: "127.0.0.1:0",
+		APIStarted: func(url string) {
+			fmt.Fprintf(stdout, "Open %s and log in with token %s\n\n", url, demoToken)
+		}})
 }
 
 // demoBroker starts the embedded MQTT broker for the demo's MQTT
