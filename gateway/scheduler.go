@@ -107,17 +107,44 @@ func (g *Gateway) buildScheduler(stateDir string) error {
 func (s *scheduler) run(ctx context.Context) error {
 	s.started = s.g.clk.Now()
 	defer s.drainBroadcast(errors.New("gateway stopping"))
+	// A change of a point that a condition reads ("the hall is occupied")
+	// is acted on at once, not at the next tick.
+	changes := s.g.store.Subscribe(256)
+	defer changes.Close()
 	for {
 		s.tick(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case rec := <-s.paDoneChan():
-			s.broadcastEnded(rec)
-		case <-s.submitted:
-		case <-s.g.clk.After(s.every):
+		timer := s.g.clk.After(s.every)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case rec := <-s.paDoneChan():
+				s.broadcastEnded(rec)
+				break wait
+			case <-s.submitted:
+				break wait
+			case <-timer:
+				break wait
+			case ch := <-changes.C:
+				if s.conditionReads(ch.New.Ref) {
+					break wait
+				}
+			}
 		}
 	}
+}
+
+// conditionReads reports whether a condition of the schedule reads ref.
+func (s *scheduler) conditionReads(ref drivers.PointRef) bool {
+	for _, w := range s.eval.Schedule().Windows {
+		for _, c := range w.Conditions {
+			if c.Point == ref {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *scheduler) tick(ctx context.Context) {

@@ -16,7 +16,6 @@ import (
 	"github.com/beacon-edge/beacon/drivers/mqtt/mqtttest"
 	"github.com/beacon-edge/beacon/gateway"
 	"github.com/beacon-edge/beacon/gateway/config"
-	"github.com/beacon-edge/beacon/gateway/priority"
 )
 
 const benchCenter = `center:
@@ -41,16 +40,22 @@ devices:
     unit: 1
     points:
       power: {table: coil, address: 0, access: write}
+rules:
+  - name: occupied-lights
+    when: [{point: hall.occupied, is: true}]
+    set: {lights.power: true}
+    otherwise: {lights.power: false}
 `
 
 // BenchmarkOccupancyToModbusWrite measures the latency from an occupancy
 // message published to Mosquitto to the Modbus write it causes arriving at
-// a Modbus TCP server over loopback. The path, all of it real except the
-// rule: sensor client → Mosquitto → drivers/mqtt → point store → a store
-// subscription standing in for the rules engine ("occupied → lights on",
-// a Schedule-slot command) → priority.Table.Set → reconciler Trigger →
-// drivers/modbus Driver (FC05) → modbus.Server's OnWrite. Each iteration
-// toggles the occupancy and waits for the write and its read-back.
+// a Modbus TCP server over loopback. The path, all of it real: sensor
+// client → Mosquitto → drivers/mqtt → point store → the gateway's
+// scheduler, woken by the change of a point its rule's condition reads
+// (rule occupied-lights: when hall.occupied is true, lights on, otherwise
+// off) → the Schedule slot → reconciler → drivers/modbus Driver (FC05) →
+// modbus.Server's OnWrite. Each iteration toggles the occupancy and waits
+// for the write and its read-back.
 func BenchmarkOccupancyToModbusWrite(b *testing.B) {
 	broker := mqtttest.Start(b, mqtttest.Options{})
 	srv := modbus.NewServer(modbus.ServerConfig{})
@@ -70,7 +75,7 @@ func BenchmarkOccupancyToModbusWrite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, err := gateway.New(cfg, gateway.Options{Drivers: map[config.Protocol]gateway.DriverFactory{
+	gw, err := gateway.New(cfg, gateway.Options{StateDir: b.TempDir(), Drivers: map[config.Protocol]gateway.DriverFactory{
 		config.MQTT: func(conn *config.Connection, devs []*config.Device, log *slog.Logger) (drivers.Driver, error) {
 			return mqtt.OpenWith(conn, devs, log, mqtt.Options{Timings: fastTimings})
 		},
@@ -84,22 +89,8 @@ func BenchmarkOccupancyToModbusWrite(b *testing.B) {
 	go func() { done <- gw.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	// The rule: occupied → lights on, empty → lights off.
 	occupied := drivers.PointRef{Device: "hall", Point: "occupied"}
 	lights := drivers.PointRef{Device: "lights", Point: "power"}
-	sub := gw.Store().Subscribe(64)
-	defer sub.Close()
-	go func() {
-		for c := range sub.C {
-			if c.New.Ref != occupied || c.New.Value.IsZero() || drivers.Equal(c.Old.Value, c.New.Value, 0) && c.Old.Quality == c.New.Quality {
-				continue
-			}
-			cmd := priority.Command{Value: c.New.Value, Author: "rule:occupied-lights", Set: time.Now()}
-			if gw.Priorities().Set(lights, priority.Schedule, cmd) == nil {
-				gw.Reconciler().Trigger(lights)
-			}
-		}
-	}()
 	sensor := mqtttest.Client(b, broker.Addr(), "sensor", "", "")
 	// Wait until the driver is subscribed: the first message lands.
 	mqtttest.WaitFor(b, wait, "the first occupancy to reach the store", func() bool {
