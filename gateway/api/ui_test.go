@@ -143,6 +143,7 @@ func TestPageInChromium(t *testing.T) {
 		wd.click("#sched-validate")
 		wd.waitText(".rule[data-rule=\"evening-notice\"] .field-error", "bad time")
 		wd.waitJS("the field marked", "return document.querySelector(arguments[0]).classList.contains('invalid')", sel)
+		wd.scrollTo(sel)
 		wd.screenshot("validation error")
 		next := clk.Now().Add(3 * time.Minute).In(loc).Truncate(time.Minute).Add(time.Minute)
 		hhmm := next.Format("15:04")
@@ -151,6 +152,7 @@ func TestPageInChromium(t *testing.T) {
 		wd.waitText("#sched-status", "Saved and applied")
 		wd.waitText("#plan", next.Format("2006-01-02 15:04")+"  broadcast pa evening-notice")
 		wd.waitText("#bc-due", next.Format("2006-01-02T15:04")[:10])
+		wd.scrollTo("#plan")
 		wd.screenshot("new plan")
 		saved, err := os.ReadFile(cfg.SchedulesFile)
 		if err != nil || !containsLine(string(saved), `    at: "`+hhmm+`"`) {

@@ -127,7 +127,9 @@ func (wd *webDriver) find(css string) string {
 	return id
 }
 
-func (wd *webDriver) click(css string) { wd.do("POST", "/element/"+wd.find(css)+"/click", map[string]any{}, nil) }
+func (wd *webDriver) click(css string) {
+	wd.do("POST", "/element/"+wd.find(css)+"/click", map[string]any{}, nil)
+}
 
 func (wd *webDriver) typeInto(css, text string) {
 	id := wd.find(css)
@@ -182,4 +184,9 @@ func (wd *webDriver) screenshot(name string) {
 		wd.t.Fatal(err)
 	}
 	wd.t.Logf("screenshot %s", path)
+}
+
+// scrollTo brings the element into the middle of the viewport.
+func (wd *webDriver) scrollTo(css string) {
+	wd.do("POST", "/execute/sync", map[string]any{"script": "document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); return true", "args": []any{css}}, nil)
 }

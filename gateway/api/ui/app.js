@@ -265,14 +265,14 @@ function renderSchedules() {
       }}), lang === 'zh' ? DAYS_ZH[d] : d))));
     if (r.broadcast) {
       const b = r.broadcast, pa = status?.pas.find((x) => x.device === b.device);
-      parts.push(el('div', {}, '📢 ',
+      parts.push(el('div', {}, t('broadcast') + ': ',
         el('label', {}, t('clip') + ' ', el('select', {'data-path': p + '.broadcast.clip', onchange: (e) => { b.clip = e.target.value || undefined; }},
           el('option', {value: ''}, '—'), (pa?.clips || [b.clip]).filter(Boolean).map((c) => el('option', {value: c, selected: c === b.clip}, c)))),
         el('label', {}, t('text') + ' ', input(p + '.broadcast.text', b.text, (v) => (b.text = v || undefined), {size: 16})),
         el('label', {}, 'zones ', input(p + '.broadcast.zones', (b.zones || []).join(','), (v) => (b.zones = v.split(',').map((z) => z.trim()).filter(Boolean).map(Number)), {size: 6})),
         el('label', {}, t('volume') + ' ', el('input', {type: 'number', min: 0, max: 100, 'data-path': p + '.broadcast.volume', value: b.volume ?? '', oninput: (e) => (b.volume = Number(e.target.value))}))));
     }
-    if (r.flag) parts.push(el('div', {}, '🚩 ' + r.flag.action));
+    if (r.flag) parts.push(el('div', {}, t('flag') + ': ' + r.flag.action));
     if (r.set) parts.push(el('div', {}, Object.entries(r.set).map(([k, v]) => `${k} = ${v}`).join(', ') + (r.otherwise ? ' · otherwise ' + Object.entries(r.otherwise).map(([k, v]) => `${k} = ${v}`).join(', ') : '')));
     return el('div', {class: 'rule', 'data-path': p, 'data-rule': r.name}, parts);
   }));
