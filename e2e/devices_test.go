@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -239,3 +242,24 @@ type preemptError struct{}
 func (preemptError) Error() string { return "pre-empted by an emergency announcement" }
 
 var errPreempted error = preemptError{}
+
+func TestFlagHoursSurviveARestartAndCallForANewFlag(t *testing.T) {
+	noon := time.Date(2026, 12, 1, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	// The demo flag is replaced after 2000 h; this one has flown all but
+	// 36 s of them before the gateway restarts.
+	c := startCenterWith(t, noon, func(dir string) {
+		if err := os.WriteFile(filepath.Join(dir, "flags.json"), []byte(`{"flag": 1999.99}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c.eventually(t, 3*time.Minute, "replace-flag notice", func() bool { return c.gw.Alarms().Active("flag", kinds.AlarmReplaceFlag) })
+	c.stopGateway(t)
+	b, err := os.ReadFile(filepath.Join(c.stateDir, "flags.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hours map[string]float64
+	if err := json.Unmarshal(b, &hours); err != nil || hours["flag"] < 2000 {
+		t.Fatalf("flags.json after stop = %s (%v), want the flag past 2000 h", b, err)
+	}
+}

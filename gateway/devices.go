@@ -2,6 +2,11 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -155,3 +160,66 @@ func (g *Gateway) evaluateDevices(ctx context.Context, every time.Duration) erro
 }
 
 func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+// flagHoursEvery is how often the flags' flown hours are saved; a crash
+// loses at most this much of the count.
+const flagHoursEvery = 10 * time.Minute
+
+// flagHoursFile keeps each flagpole's hours flown across restarts, so that
+// the "replace the flag" notice comes after the flag's real life.
+func (g *Gateway) flagHoursFile() string {
+	if g.stateDir == "" {
+		return ""
+	}
+	return filepath.Join(g.stateDir, "flags.json")
+}
+
+func (g *Gateway) loadFlagHours() {
+	path := g.flagHoursFile()
+	if path == "" || len(g.devices.flagpoles) == 0 {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	hours := map[string]float64{}
+	if err == nil {
+		err = json.Unmarshal(b, &hours)
+	}
+	if err != nil {
+		g.log.Warn("read flag hours; counting from zero", "file", path, "err", err)
+		return
+	}
+	for _, f := range g.devices.flagpoles {
+		f.SetHoursFlown(hours[f.Device()])
+	}
+}
+
+func (g *Gateway) saveFlagHours() {
+	path := g.flagHoursFile()
+	if path == "" {
+		return
+	}
+	hours := map[string]float64{}
+	for _, f := range g.devices.flagpoles {
+		hours[f.Device()] = f.Status().HoursFlown
+	}
+	b, _ := json.MarshalIndent(hours, "", "  ")
+	if err := writeFileAtomic(path, b); err != nil {
+		g.log.Warn("save flag hours", "file", path, "err", err)
+	}
+}
+
+// keepFlagHours saves the flown hours periodically and when ctx ends.
+func (g *Gateway) keepFlagHours(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			g.saveFlagHours()
+			return nil
+		case <-g.clk.After(flagHoursEvery):
+			g.saveFlagHours()
+		}
+	}
+}

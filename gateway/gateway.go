@@ -51,7 +51,8 @@ type Options struct {
 	OnNight func(device string, start, end time.Time)
 	// OnBroadcast hears every broadcast outcome.
 	OnBroadcast func(kinds.BroadcastRecord)
-	// StateDir holds what must survive a restart: which job instants ran.
+	// StateDir holds what must survive a restart: which job instants ran,
+	// which sign nights were reported, the hours each flag has flown.
 	// Required when the config has jobs.
 	StateDir string
 	// EvaluateInterval is how often device kinds judge their devices
@@ -95,6 +96,7 @@ type Gateway struct {
 	evalEvery  time.Duration
 	telemetry  Telemetry // nil: none
 	sched      *scheduler
+	stateDir   string
 	onNight    func(device string, start, end time.Time)
 }
 
@@ -193,7 +195,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if g.evalEvery <= 0 {
 		g.evalEvery = time.Second
 	}
+	g.stateDir = opts.StateDir
 	g.buildDevices()
+	g.loadFlagHours()
 	g.onNight = opts.OnNight
 	if err := g.buildScheduler(opts.StateDir); err != nil {
 		g.closeDrivers()
@@ -286,6 +290,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	start("evaluate devices", func(ctx context.Context) error { return g.evaluateDevices(ctx, g.evalEvery) })
 	for _, f := range g.devices.flagpoles {
 		start("flagpole "+f.Device(), f.Run)
+	}
+	if len(g.devices.flagpoles) > 0 {
+		start("flag hours", g.keepFlagHours)
 	}
 	start("schedule", g.sched.run)
 	wg.Wait()

@@ -176,7 +176,7 @@ func demoBroker(cfg *config.Config, logger *slog.Logger) (func(), error) {
 		return nil, err
 	}
 	const user, env = "beacon", "BEACON_DEMO_MQTT_PASSWORD"
-	b, err := broker.StartWith("127.0.0.1:0", broker.Users{user: []byte(hash)}, logger.With("part", "broker"))
+	b, err := broker.StartWith("127.0.0.1:0", broker.Users{user: []byte(hash)}, logger)
 	if err != nil {
 		return nil, err
 	}
