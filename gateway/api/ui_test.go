@@ -166,6 +166,37 @@ func TestPageInChromium(t *testing.T) {
 		wd.screenshot("broadcast playing")
 	})
 
+	t.Run("move tonight's sign-on time", func(t *testing.T) {
+		// The manager hands the sign back to its schedule (by day: off),
+		// then moves tonight's sign-on to a few minutes from now.
+		wd.click(`button.ov-clear[data-point="sign.power"]`)
+		waitSim("the simulated sign off again", 10*time.Second, func() bool {
+			return drivers.Equal(simValue("sign", "power"), drivers.Bool(false), 0)
+		})
+		sel := `.rule[data-rule="sign-at-night"] input[data-path$=".between[0]"]`
+		next := clk.Now().Add(3 * time.Minute).In(loc).Truncate(time.Minute).Add(time.Minute)
+		wd.typeInto(sel, next.Format("15:04"))
+		wd.click("#sched-save")
+		wd.waitText("#sched-status", "Saved and applied")
+		wd.waitJS("the plan turning the sign on at the new time",
+			"return [...document.querySelectorAll('#plan li')].some((li) => li.textContent.startsWith(arguments[0]) && li.textContent.includes('sign.power true'))",
+			next.Format("2006-01-02 15:04"))
+		var onAt time.Time
+		waitSim("the simulated sign switched on by the schedule", 60*time.Second, func() bool {
+			if drivers.Equal(simValue("sign", "power"), drivers.Bool(true), 0) {
+				onAt = clk.Now()
+				return true
+			}
+			return false
+		})
+		if onAt.Before(next.Add(-time.Second)) {
+			t.Errorf("sign switched on at %v, before the new sign-on time %v", onAt.In(loc), next)
+		}
+		wd.waitText("#sign-state", "Lit")
+		wd.scrollTo("#plan")
+		wd.screenshot("sign-on moved")
+	})
+
 	t.Run("Chinese labels", func(t *testing.T) {
 		wd.click("#lang")
 		wd.waitText("h2[data-t=schedules]", "时间表")
