@@ -112,24 +112,7 @@ func TestHalfMastEtiquette(t *testing.T) {
 	close(stop)
 	tr := <-trace
 	// The trace must go 0 → 100 → 50 → 100 → 0.
-	phases := []struct {
-		name string
-		hit  func(float64) bool
-	}{
-		{"top", func(p float64) bool { return p >= 99.9 }},
-		{"half", func(p float64) bool { return p > 48 && p < 52 }},
-		{"top again", func(p float64) bool { return p >= 99.9 }},
-		{"bottom", func(p float64) bool { return p <= 0.1 }},
-	}
-	i := 0
-	for _, p := range tr {
-		if i < len(phases) && phases[i].hit(p) {
-			i++
-		}
-	}
-	if i != len(phases) {
-		t.Fatalf("flag path reached only %d of top, half, top, bottom", i)
-	}
+	assertFlagPath(t, tr)
 	if st := flag.Status(); st.LastError != "" {
 		t.Errorf("last error %q", st.LastError)
 	}
@@ -154,6 +137,27 @@ func TestFlagMotorJamStopsTheMotorAndRaisesAnAlarm(t *testing.T) {
 	})
 	if st := flag.Status(); st.Moving || st.LastError == "" {
 		t.Errorf("status after jam: %+v", st)
+	}
+}
+
+// assertFlagPath checks that a flag's position trace went to the top,
+// down to half-mast, to the top again and to the bottom, in that order.
+func assertFlagPath(t *testing.T, trace []float64) {
+	t.Helper()
+	phases := []func(float64) bool{
+		func(p float64) bool { return p >= 99.9 },        // top
+		func(p float64) bool { return p > 48 && p < 52 }, // half
+		func(p float64) bool { return p >= 99.9 },        // top again
+		func(p float64) bool { return p <= 0.1 },         // bottom
+	}
+	i := 0
+	for _, p := range trace {
+		if i < len(phases) && phases[i](p) {
+			i++
+		}
+	}
+	if i != len(phases) {
+		t.Fatalf("flag path reached only %d of top, half, top, bottom", i)
 	}
 }
 

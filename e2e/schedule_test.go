@@ -118,24 +118,7 @@ func TestHalfMastDayRunsTheEtiquette(t *testing.T) {
 	})
 	close(stop)
 	tr := <-trace
-	phases := []struct {
-		name string
-		hit  func(float64) bool
-	}{
-		{"top", func(p float64) bool { return p >= 99.9 }},
-		{"half", func(p float64) bool { return p > 48 && p < 52 }},
-		{"top again", func(p float64) bool { return p >= 99.9 }},
-		{"bottom", func(p float64) bool { return p <= 0.1 }},
-	}
-	i := 0
-	for _, p := range tr {
-		if i < len(phases) && phases[i].hit(p) {
-			i++
-		}
-	}
-	if i != len(phases) {
-		t.Fatalf("flag path reached only %d of top, half, top, bottom", i)
-	}
+	assertFlagPath(t, tr)
 }
 
 func TestQuietHoursAndEmergencyPreemption(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/beacon-edge/beacon/drivers"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/gateway/priority"
+	"github.com/beacon-edge/beacon/internal/fsutil"
 	"github.com/beacon-edge/beacon/kinds"
 )
 
@@ -206,7 +207,7 @@ func (g *Gateway) saveFlagHours() {
 		hours[f.Device()] = f.Status().HoursFlown
 	}
 	b, _ := json.MarshalIndent(hours, "", "  ")
-	if err := writeFileAtomic(path, b); err != nil {
+	if err := fsutil.WriteFileAtomic(path, b, 0o640); err != nil {
 		g.log.Warn("save flag hours", "file", path, "err", err)
 	}
 }

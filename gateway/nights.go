@@ -10,6 +10,7 @@ import (
 
 	"github.com/beacon-edge/beacon/drivers"
 	"github.com/beacon-edge/beacon/gateway/config"
+	"github.com/beacon-edge/beacon/internal/fsutil"
 	"github.com/beacon-edge/beacon/rules"
 )
 
@@ -107,31 +108,9 @@ func (s *scheduler) saveNights() {
 		return
 	}
 	b, _ := json.Marshal(nightsState{ReportedUpTo: s.nightsUpTo})
-	if err := writeFileAtomic(filepath.Join(s.stateDir, "nights.json"), b); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(s.stateDir, "nights.json"), b, 0o640); err != nil {
 		s.g.log.Warn("save sign night state", "err", err)
 	}
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// folder, synced and renamed over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // reportNights reports the sign windows that ended since the last report,

@@ -216,7 +216,7 @@ func TestFileStoreAtomicAndErrors(t *testing.T) {
 		t.Errorf("corrupt file: %v", err)
 	}
 	bad := FileStore{Path: filepath.Join(dir, "missing", "jobs.json")}
-	if err := bad.Save(ctx, want); err == nil || !strings.Contains(err.Error(), "create job state") {
+	if err := bad.Save(ctx, want); err == nil || !strings.Contains(err.Error(), "save job state") {
 		t.Errorf("missing folder: %v", err)
 	}
 	r, _ := NewJobRunner(ctx, []Job{newsJob(t, "30 7 * * *", time.Hour)}, Center{}, Calendar{}, bad)

@@ -11,10 +11,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/beacon-edge/beacon/internal/fsutil"
 )
 
 // Outcome is what became of a scheduled job instant.
@@ -113,33 +114,8 @@ func (f FileStore) Save(ctx context.Context, records map[string]JobRecord) error
 	if err != nil {
 		return fmt.Errorf("encode job state: %w", err)
 	}
-	dir := filepath.Dir(f.Path)
-	tmp, err := os.CreateTemp(dir, ".jobs-*.tmp")
-	if err != nil {
-		return fmt.Errorf("create job state in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write job state %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync job state %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close job state %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), f.Path); err != nil {
-		return fmt.Errorf("replace job state %s: %w", f.Path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open state folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync state folder %s: %w", dir, err)
+	if err := fsutil.WriteFileAtomic(f.Path, append(b, '\n'), 0o640); err != nil {
+		return fmt.Errorf("save job state: %w", err)
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(planJSON(cfg, tl))
+		return enc.Encode(schedule.Plan(cfg, tl))
 	}
 	printPlan(stdout, cfg, tl)
 	return nil
@@ -85,7 +85,7 @@ func printPlan(w io.Writer, cfg *config.Config, tl rules.Timeline) {
 	fmt.Fprintf(w, "plan %s %s (%s, %.4f, %.4f) %s to %s\n", c.ID, c.Name, c.Timezone, c.Lat, c.Lon, tl.Days[0].Date, last)
 	var init []string
 	for _, p := range tl.Initial.Points {
-		init = append(init, fmt.Sprintf("%s=%s", p.Point, wantValue(p)))
+		init = append(init, fmt.Sprintf("%s=%s", p.Point, schedule.WantValue(p)))
 	}
 	for _, f := range tl.Initial.Flags {
 		init = append(init, fmt.Sprintf("%s=%s", f.Device, f.State))
@@ -94,7 +94,7 @@ func printPlan(w io.Writer, cfg *config.Config, tl rules.Timeline) {
 	k := 0
 	for _, day := range tl.Days {
 		fmt.Fprintf(w, "\n%s %s  dawn %s  sunrise %s  sunset %s  dusk %s\n", day.Date, day.Date.Weekday().String()[:3],
-			clockOf(day.Sun.Dawn), clockOf(day.Sun.Sunrise), clockOf(day.Sun.Sunset), clockOf(day.Sun.Dusk))
+			schedule.SunClock(day.Sun.Dawn), schedule.SunClock(day.Sun.Sunrise), schedule.SunClock(day.Sun.Sunset), schedule.SunClock(day.Sun.Dusk))
 		for _, n := range day.Notes {
 			fmt.Fprintf(w, "  calendar  %s\n", n)
 		}
@@ -129,64 +129,4 @@ func stepsText(steps []rules.FlagStep) string {
 		parts[i] = st.String()
 	}
 	return strings.Join(parts, "→")
-}
-
-func wantValue(p rules.Want) string {
-	if p.Relinquish() {
-		return "relinquish"
-	}
-	return p.Value.String()
-}
-
-type jsonPlan struct {
-	Center  string      `json:"center"`
-	Zone    string      `json:"timezone"`
-	From    time.Time   `json:"from"`
-	To      time.Time   `json:"to"`
-	Initial []jsonEntry `json:"initial"`
-	Days    []jsonDay   `json:"days"`
-	Entries []jsonEntry `json:"entries"`
-}
-
-type jsonDay struct {
-	Date    string   `json:"date"`
-	Dawn    string   `json:"dawn"`
-	Sunrise string   `json:"sunrise"`
-	Sunset  string   `json:"sunset"`
-	Dusk    string   `json:"dusk"`
-	Notes   []string `json:"calendar,omitempty"`
-}
-
-type jsonEntry struct {
-	At      *time.Time `json:"at,omitempty"`
-	Kind    string     `json:"kind"`
-	Rule    string     `json:"rule,omitempty"`
-	Target  string     `json:"target,omitempty"`
-	Value   string     `json:"value,omitempty"`
-	Steps   []string   `json:"steps,omitempty"`
-	Reason  string     `json:"reason,omitempty"`
-	Warning string     `json:"warning,omitempty"`
-}
-
-func planJSON(cfg *config.Config, tl rules.Timeline) jsonPlan {
-	p := jsonPlan{Center: cfg.Center.ID, Zone: cfg.Center.Timezone, From: tl.From, To: tl.To, Days: []jsonDay{}, Entries: []jsonEntry{}}
-	for _, w := range tl.Initial.Points {
-		p.Initial = append(p.Initial, jsonEntry{Kind: rules.PlanSet, Rule: w.Rule, Target: w.Point.String(), Value: wantValue(w), Reason: w.Reason})
-	}
-	for _, f := range tl.Initial.Flags {
-		p.Initial = append(p.Initial, jsonEntry{Kind: rules.PlanFlag, Rule: f.Rule, Target: f.Device, Value: f.State.String(), Reason: f.Reason})
-	}
-	for _, d := range tl.Days {
-		p.Days = append(p.Days, jsonDay{Date: d.Date.String(), Dawn: clockOf(d.Sun.Dawn), Sunrise: clockOf(d.Sun.Sunrise),
-			Sunset: clockOf(d.Sun.Sunset), Dusk: clockOf(d.Sun.Dusk), Notes: d.Notes})
-	}
-	for _, e := range tl.Entries {
-		at := e.At
-		je := jsonEntry{At: &at, Kind: e.Kind, Rule: e.Rule, Target: e.Target, Value: e.Value, Reason: e.Reason, Warning: e.Warning}
-		for _, st := range e.Steps {
-			je.Steps = append(je.Steps, st.String())
-		}
-		p.Entries = append(p.Entries, je)
-	}
-	return p
 }

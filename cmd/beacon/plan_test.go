@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/beacon-edge/beacon/gateway/schedule"
 )
 
 // TestPlanDemoWeek is the "done when": a week of the demo center
@@ -43,7 +45,7 @@ func TestPlanJSONAndUsage(t *testing.T) {
 	if code := runMain(context.Background(), []string{"plan", "-c", "../../configs/demo-center.yaml", "--from", "2026-12-13", "--days", "1", "--format", "json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var p jsonPlan
+	var p schedule.PlanJSON
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatalf("decode: %v\n%s", err, out.String())
 	}

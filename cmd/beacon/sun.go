@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beacon-edge/beacon/gateway/config"
+	"github.com/beacon-edge/beacon/gateway/schedule"
 	"github.com/beacon-edge/beacon/rules"
 )
 
@@ -83,14 +84,6 @@ func printSun(w io.Writer, s rules.SunDay) {
 		name string
 		ev   rules.SunEvent
 	}{{"dawn", s.Dawn}, {"sunrise", s.Sunrise}, {"sunset", s.Sunset}, {"dusk", s.Dusk}} {
-		fmt.Fprintf(w, "%s %s\n", e.name, clockOf(e.ev))
+		fmt.Fprintf(w, "%s %s\n", e.name, schedule.SunClock(e.ev))
 	}
-}
-
-// clockOf is HH:MM:SS local time, or "none".
-func clockOf(e rules.SunEvent) string {
-	if !e.OK() {
-		return "none"
-	}
-	return e.Time.Format("15:04:05")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/beacon-edge/beacon/gateway"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/gateway/priority"
+	"github.com/beacon-edge/beacon/gateway/schedule"
 	"github.com/beacon-edge/beacon/gateway/telemetry"
 	"github.com/beacon-edge/beacon/internal/clock"
 )
@@ -306,7 +307,7 @@ func TestReads(t *testing.T) {
 	})
 	t.Run("plan", func(t *testing.T) {
 		code, b := f.call(t, Viewer, "GET", "/api/plan?from=2026-06-01&days=1", "")
-		var p jsonPlan
+		var p schedule.PlanJSON
 		if err := json.Unmarshal(b, &p); code != 200 || err != nil {
 			t.Fatalf("%d %s", code, b)
 		}

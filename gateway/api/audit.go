@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/beacon-edge/beacon/internal/fsutil"
 )
 
 // AuditEntry is one line of the audit log: who did what, to what, the
@@ -129,7 +131,7 @@ func (a *AuditLog) compactLocked(line []byte) error {
 		}
 	}
 	data = append(data, line...)
-	if err := WriteFileAtomic(a.path, data, 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(a.path, data, 0o600); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	a.size = int64(len(data))

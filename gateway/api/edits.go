@@ -15,6 +15,8 @@ import (
 	"github.com/beacon-edge/beacon/gateway"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/gateway/priority"
+	"github.com/beacon-edge/beacon/gateway/schedule"
+	"github.com/beacon-edge/beacon/internal/fsutil"
 	"github.com/beacon-edge/beacon/rules"
 )
 
@@ -344,7 +346,7 @@ func (s *Server) planOf(w http.ResponseWriter, cfg *config.Config) {
 		warnings = append(warnings, FieldError{Field: d.Path, Message: d.Message, Line: d.Pos.Line})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "warnings": warnings, "schedules": SchedulesOf(cfg),
-		"plan": planJSON(cfg, ev, ev.Plan(start.Midnight(loc), 2, rules.Inputs{Trusted: true}))})
+		"plan": schedule.Plan(cfg, ev.Plan(start.Midnight(loc), 2, rules.Inputs{Trusted: true}))})
 }
 
 func (s *Server) putSchedules(w http.ResponseWriter, r *http.Request) {
@@ -365,7 +367,7 @@ func (s *Server) putSchedules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	old, _ := os.ReadFile(next.SchedulesFile)
-	if err := WriteFileAtomic(next.SchedulesFile, data, 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(next.SchedulesFile, data, 0o644); err != nil {
 		entry.Result = "not saved: " + err.Error()
 		s.record(entry)
 		writeError(w, http.StatusInternalServerError, "save schedules: "+err.Error())
@@ -376,7 +378,7 @@ func (s *Server) putSchedules(w http.ResponseWriter, r *http.Request) {
 	if err := s.o.Gateway.ApplySchedule(ctx, next); err != nil {
 		// The running schedule is unchanged; so must the file be.
 		if old != nil {
-			_ = WriteFileAtomic(next.SchedulesFile, old, 0o644)
+			_ = fsutil.WriteFileAtomic(next.SchedulesFile, old, 0o644)
 		} else {
 			_ = os.Remove(next.SchedulesFile)
 		}

@@ -5,79 +5,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/beacon-edge/beacon/gateway/config"
+	"github.com/beacon-edge/beacon/gateway/schedule"
 	"github.com/beacon-edge/beacon/rules"
 )
-
-// The plan has the JSON shape of `beacon plan --format json`
-// (cmd/beacon/plan.go), so scripts read either.
-
-type jsonPlan struct {
-	Center  string      `json:"center"`
-	Zone    string      `json:"timezone"`
-	From    time.Time   `json:"from"`
-	To      time.Time   `json:"to"`
-	Initial []jsonEntry `json:"initial"`
-	Days    []jsonDay   `json:"days"`
-	Entries []jsonEntry `json:"entries"`
-}
-
-type jsonDay struct {
-	Date    string   `json:"date"`
-	Dawn    string   `json:"dawn"`
-	Sunrise string   `json:"sunrise"`
-	Sunset  string   `json:"sunset"`
-	Dusk    string   `json:"dusk"`
-	Notes   []string `json:"calendar,omitempty"`
-}
-
-type jsonEntry struct {
-	At      *time.Time `json:"at,omitempty"`
-	Kind    string     `json:"kind"`
-	Rule    string     `json:"rule,omitempty"`
-	Target  string     `json:"target,omitempty"`
-	Value   string     `json:"value,omitempty"`
-	Steps   []string   `json:"steps,omitempty"`
-	Reason  string     `json:"reason,omitempty"`
-	Warning string     `json:"warning,omitempty"`
-}
-
-func clockOf(e rules.SunEvent) string {
-	if !e.OK() {
-		return "none"
-	}
-	return e.Time.Format("15:04:05")
-}
-
-func wantValue(p rules.Want) string {
-	if p.Relinquish() {
-		return "relinquish"
-	}
-	return p.Value.String()
-}
-
-func planJSON(cfg *config.Config, _ *rules.Evaluator, tl rules.Timeline) jsonPlan {
-	p := jsonPlan{Center: cfg.Center.ID, Zone: cfg.Center.Timezone, From: tl.From, To: tl.To, Initial: []jsonEntry{}, Days: []jsonDay{}, Entries: []jsonEntry{}}
-	for _, w := range tl.Initial.Points {
-		p.Initial = append(p.Initial, jsonEntry{Kind: rules.PlanSet, Rule: w.Rule, Target: w.Point.String(), Value: wantValue(w), Reason: w.Reason})
-	}
-	for _, f := range tl.Initial.Flags {
-		p.Initial = append(p.Initial, jsonEntry{Kind: rules.PlanFlag, Rule: f.Rule, Target: f.Device, Value: f.State.String(), Reason: f.Reason})
-	}
-	for _, d := range tl.Days {
-		p.Days = append(p.Days, jsonDay{Date: d.Date.String(), Dawn: clockOf(d.Sun.Dawn), Sunrise: clockOf(d.Sun.Sunrise),
-			Sunset: clockOf(d.Sun.Sunset), Dusk: clockOf(d.Sun.Dusk), Notes: d.Notes})
-	}
-	for _, e := range tl.Entries {
-		at := e.At
-		je := jsonEntry{At: &at, Kind: e.Kind, Rule: e.Rule, Target: e.Target, Value: e.Value, Reason: e.Reason, Warning: e.Warning}
-		for _, st := range e.Steps {
-			je.Steps = append(je.Steps, st.String())
-		}
-		p.Entries = append(p.Entries, je)
-	}
-	return p
-}
 
 // The timeline: what happened and what is planned around now, for the
 // page's 24-hour chart. Lanes are the scheduled points and flags, each a
@@ -167,7 +97,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		l.Planned = append(l.Planned, segmentJSON{From: at, Value: value, Rule: rule})
 	}
 	for _, w := range tl.Initial.Points {
-		open(w.Point.String(), rules.PlanSet, wantValue(w), w.Rule, tl.From)
+		open(w.Point.String(), rules.PlanSet, schedule.WantValue(w), w.Rule, tl.From)
 	}
 	for _, f := range tl.Initial.Flags {
 		open(f.Device, rules.PlanFlag, f.State.String(), f.Rule, tl.From)

@@ -311,7 +311,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "build schedule: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, planJSON(cfg, ev, ev.Plan(start.Midnight(loc), days, rules.Inputs{Trusted: true})))
+	writeJSON(w, http.StatusOK, schedule.Plan(cfg, ev.Plan(start.Midnight(loc), days, rules.Inputs{Trusted: true})))
 }
 
 func (s *Server) nights(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beacon-edge/beacon/internal/fsutil"
 )
 
 // Role is what a token may do. Each role may do what the ones below it may.
@@ -240,44 +242,9 @@ func (t *Tokens) writeLocked(toks []Token) error {
 	if err := os.MkdirAll(filepath.Dir(t.path), 0o750); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(t.path, []byte(b.String()), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(t.path, []byte(b.String()), 0o600); err != nil {
 		return err
 	}
 	t.tokens, t.modTime = toks, time.Time{} // re-stat on next use
-	return nil
-}
-
-// WriteFileAtomic replaces path with data: a temporary file in the same
-// folder, written, synced, renamed over path, and the folder synced, so
-// that a crash leaves either the old file or the new one.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every file system syncs folders
-		d.Close()
-	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/beacon-edge/beacon/gateway/points"
+	"github.com/beacon-edge/beacon/internal/fsutil"
 )
 
 // Sign states kept in the local history.
@@ -420,23 +420,7 @@ func WriteNightsFile(path string, ns []SignNight) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".nights-*")
-	if err != nil {
-		return fmt.Errorf("write nightly summaries: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(js, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write nightly summaries: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write nightly summaries: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write nightly summaries: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := fsutil.WriteFileAtomic(path, append(js, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write nightly summaries: %w", err)
 	}
 	return nil
