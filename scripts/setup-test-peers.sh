@@ -17,6 +17,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_pkgs+=
 # pymodbus's server and client modules import serial_asyncio even for TCP.
 /usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || apt_pkgs+=(python3-serial-asyncio)
 command -v chromium >/dev/null 2>&1 || apt_pkgs+=(chromium chromium-driver)
+# A CJK font, so that the pages' Chinese labels are legible in screenshots.
+fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || apt_pkgs+=(fonts-wqy-zenhei)
 # Offline text-to-speech for PA announcements given as text.
 command -v espeak-ng >/dev/null 2>&1 || apt_pkgs+=(espeak-ng)
 
