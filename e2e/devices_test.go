@@ -216,9 +216,11 @@ func TestBroadcastPlaysAndEmergencyPreempts(t *testing.T) {
 	if d := rec.Duration(); d < 25*time.Second || d > 45*time.Second {
 		t.Errorf("broadcast of a 25 s clip held the PA %v", d)
 	}
-	c.eventually(t, 15*time.Second, "amplifier off after the broadcast", func() bool {
-		v, _ := c.sim.Value("pa", "power")
-		return v.String() == "false"
+	c.eventually(t, 15*time.Second, "amplifier off and zone relays open after the broadcast", func() bool {
+		power, _ := c.sim.Value("pa", "power")
+		zone1, _ := c.sim.Value("pa", "zone1")
+		zone2, _ := c.sim.Value("pa", "zone2")
+		return power.String() == "false" && zone1.String() == "false" && zone2.String() == "false"
 	})
 
 	// A scheduled broadcast is pre-empted: its context is cancelled with

@@ -276,7 +276,8 @@ func espeak(ctx context.Context, text, wav string) error {
 	return nil
 }
 
-// finish stops the clip and hands zones and power back to their defaults.
+// finish stops the clip, opens the zone relays and hands power and volume
+// back to their defaults (the amplifier's safe value: off).
 func (p *PA) finish(slot priority.Slot, author string) {
 	if p.has("clip") {
 		if err := p.commands.Command(p.ref("clip"), slot, drivers.Number(0), author); err != nil {
@@ -284,7 +285,14 @@ func (p *PA) finish(slot priority.Slot, author string) {
 		}
 	}
 	for _, pt := range p.dev.Points {
-		if pt.Writable() && pt.Name != "clip" {
+		switch {
+		case strings.HasPrefix(pt.Name, "zone") && pt.Writable():
+			// Zone relays open again: the next announcement, whatever
+			// starts it, chooses its own zones.
+			if err := p.commands.Command(pt.Ref(), slot, drivers.Bool(false), author); err != nil {
+				p.log.Error("open zone relay", "point", pt.Name, "err", err)
+			}
+		case pt.Writable() && pt.Name != "clip":
 			p.commands.Release(pt.Ref(), slot)
 		}
 	}
