@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-edge/beacon/county"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/internal/influxtest"
 	"github.com/beacon-edge/beacon/sim"
@@ -118,4 +119,34 @@ func TestDemoUptimeWithAndWithoutInfluxDB(t *testing.T) {
 		t.Errorf("night %v: want window 18:00-18:10, required 10 = lit+dark+unknown, lit ≥ 9", row)
 	}
 	t.Logf("\n%s", fromLocal)
+
+	// The county service reads the same night from InfluxDB. A dry run's
+	// data is tagged simulated: excluded by default, read on request.
+	report := func(includeSimulated bool) *county.Report {
+		svc, err := county.New(county.Config{URL: influx.URL.String(), Bucket: bucket, County: cfg.Center.County,
+			Location: cfg.Center.Location, IncludeSimulated: includeSimulated})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer svc.Close()
+		d, _ := county.ParseDate(day)
+		rep, err := svc.Report(ctx, d, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := report(false); len(rep.Nights) != 0 {
+		t.Errorf("the county report counts simulated data: %+v", rep.Nights)
+	}
+	rep := report(true)
+	if len(rep.Nights) != 1 {
+		t.Fatalf("county report rows %+v, want the one night", rep.Nights)
+	}
+	got := rep.Nights[0]
+	if got.Center != cfg.Center.ID || got.Date != day || !got.Reported ||
+		got.Required != n(3) || got.Lit != n(4) || got.Dark != n(5) || got.Unknown != n(6) {
+		t.Errorf("county report night %+v, want %s %s required %d lit %d dark %d unknown %d as beacon uptime printed",
+			got, cfg.Center.ID, day, n(3), n(4), n(5), n(6))
+	}
 }
