@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/beacon-edge/beacon/drivers/modbus"
-	"github.com/beacon-edge/beacon/internal/testenv"
+	"github.com/beacon-edge/beacon/internal/pymodbustest"
 )
 
 // modbusFixture is Beacon's own Modbus server on 127.0.0.1:0 holding known
@@ -190,52 +188,10 @@ func TestReadNamed(t *testing.T) {
 	})
 }
 
-// startPymodbus runs drivers/modbus/testdata/pymodbus_peer.py as a Modbus
-// TCP server and returns its URL. Its units 1 and 2 hold holding register
-// i = i, input register i = 1000+i, coil i = i%3==0, discrete i = i%2==0
-// for i < 1000, and a device identification (vendor "pymodbus-peer").
-func startPymodbus(t *testing.T) string {
-	t.Helper()
-	py := testenv.Python(t, "pymodbus")
-	cmd := exec.Command(py, filepath.Join("..", "..", "drivers", "modbus", "testdata", "pymodbus_peer.py"), "server", "--port", "0")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errs strings.Builder
-	cmd.Stderr = &errs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start pymodbus: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if port, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- port
-			}
-		}
-		close(ready)
-	}()
-	timer := time.NewTimer(15 * time.Second)
-	defer timer.Stop()
-	select {
-	case port, ok := <-ready:
-		if !ok {
-			t.Fatalf("pymodbus exited before READY: %s", errs.String())
-		}
-		return "tcp://127.0.0.1:" + port
-	case <-timer.C:
-		t.Fatalf("pymodbus not READY within 15s: %s", errs.String())
-	}
-	return ""
-}
-
 // TestReadAgainstPymodbus is the "done when": beacon read against a
 // pymodbus server prints the values it holds.
 func TestReadAgainstPymodbus(t *testing.T) {
-	u := startPymodbus(t)
+	u := "tcp://" + pymodbustest.Server(t, "socket")
 	cfg := centerFor(t, u)
 	runCLICases(t, []cliCase{
 		{"holding", []string{"read", u, "--unit", "1", "--holding", "10", "--count", "3"}, 0, "10 10\n11 11\n12 12\n", ""},

@@ -1,64 +1,14 @@
 package modbus
 
 import (
-	"bufio"
 	"context"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/beacon-edge/beacon/drivers"
 	"github.com/beacon-edge/beacon/gateway/config"
-	"github.com/beacon-edge/beacon/internal/testenv"
+	"github.com/beacon-edge/beacon/internal/pymodbustest"
 )
-
-// startPymodbusServer runs testdata/pymodbus_peer.py as a Modbus TCP
-// (framer "socket") or RTU-over-TCP (framer "rtu") server on a port of its
-// choosing and returns its address; it is killed at test end.
-func startPymodbusServer(t *testing.T, framer string) string {
-	t.Helper()
-	py := testenv.Python(t, "pymodbus")
-	cmd := exec.Command(py, "testdata/pymodbus_peer.py", "server", "--port", "0", "--framer", framer)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start pymodbus server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("pymodbus server stderr:\n%s", stderr.String())
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if port, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- port
-			}
-		}
-		close(ready)
-	}()
-	timer := time.NewTimer(15 * time.Second)
-	defer timer.Stop()
-	select {
-	case port, ok := <-ready:
-		if !ok {
-			t.Fatalf("pymodbus server exited before READY: %s", stderr.String())
-		}
-		return "127.0.0.1:" + port
-	case <-timer.C:
-		t.Fatal("pymodbus server not READY within 15s")
-	}
-	return ""
-}
 
 // TestDriverAgainstPymodbus reads the typed points of a server nobody here
 // wrote (pymodbus_peer.py: holding register i = i, input register i =
@@ -67,7 +17,7 @@ func startPymodbusServer(t *testing.T, framer string) string {
 func TestDriverAgainstPymodbus(t *testing.T) {
 	for _, tc := range []struct{ scheme, framer string }{{"tcp", "socket"}, {"rtutcp", "rtu"}} {
 		t.Run(tc.scheme, func(t *testing.T) {
-			addr := startPymodbusServer(t, tc.framer)
+			addr := pymodbustest.Server(t, tc.framer)
 			p := func(name string, table config.Table, address int, typ config.Type, order config.Order) *config.Point {
 				return &config.Point{Name: name, Table: table, Address: address, Bit: -1, Type: typ, Order: order, Access: config.Read}
 			}
