@@ -50,6 +50,24 @@ func demoOnFreePorts(t *testing.T) string {
 	return filepath.Join(dir, "center.yaml")
 }
 
+// serveDevices runs the simulator for cfg's devices on their configured
+// addresses (as beaconsim does) until the test ends.
+func serveDevices(t *testing.T, cfg *config.Config, seed uint64) *sim.Center {
+	t.Helper()
+	devices, err := sim.New(cfg, sim.Options{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := devices.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- devices.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done; devices.Close() })
+	return devices
+}
+
 // TestDryRunAgainstTheSimulator is the installer's check of issue 5: the
 // simulator serves the demo center's devices (as beaconsim does), `beacon
 // run --clock-from` runs the real config on a simulated clock across dusk,
@@ -60,17 +78,7 @@ func TestDryRunAgainstTheSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devices, err := sim.New(cfg, sim.Options{Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devices.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer devices.Close()
-	simCtx, stopSim := context.WithCancel(context.Background())
-	defer stopSim()
-	go devices.Run(simCtx)
+	serveDevices(t, cfg, 3)
 
 	loc := cfg.Center.Location
 	sunset := rules.SunTimes(rules.Center{Location: loc, Lat: cfg.Center.Lat, Lon: cfg.Center.Lon},

@@ -11,7 +11,6 @@ import (
 
 	"github.com/beacon-edge/beacon/drivers"
 	"github.com/beacon-edge/beacon/gateway/config"
-	"github.com/beacon-edge/beacon/sim"
 )
 
 // TestHelperBeaconRun is not a test: TestKill9At2amRelightsTheSign runs
@@ -58,17 +57,7 @@ func TestKill9At2amRelightsTheSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devices, err := sim.New(cfg, sim.Options{Seed: 9})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devices.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer devices.Close()
-	simCtx, stopSim := context.WithCancel(context.Background())
-	defer stopSim()
-	go devices.Run(simCtx)
+	devices := serveDevices(t, cfg, 9)
 	power := func() bool {
 		v, err := devices.Value("sign", "power")
 		b, _ := v.AsBool()

@@ -13,7 +13,6 @@ import (
 	"github.com/beacon-edge/beacon/county"
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/internal/influxtest"
-	"github.com/beacon-edge/beacon/sim"
 )
 
 // TestDemoUptimeWithAndWithoutInfluxDB runs the demo center — a real
@@ -48,17 +47,7 @@ func TestDemoUptimeWithAndWithoutInfluxDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devices, err := sim.New(cfg, sim.Options{Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := devices.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer devices.Close()
-	simCtx, stopSim := context.WithCancel(ctx)
-	defer stopSim()
-	go devices.Run(simCtx)
+	serveDevices(t, cfg, 5)
 
 	// Yesterday evening: uptime queries nights up to now, as a county would.
 	day := time.Now().In(cfg.Center.Location).AddDate(0, 0, -1).Format("2006-01-02")
