@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/beacon-edge/beacon/drivers"
+	"github.com/beacon-edge/beacon/gateway/priority"
 	"github.com/beacon-edge/beacon/kinds"
 	"github.com/beacon-edge/beacon/rules"
 )
@@ -207,5 +208,36 @@ func TestSignWindowsAreReportedOnceEachIncludingMissedOnes(t *testing.T) {
 			t.Errorf("night %d = %s %v → %v, want %v → %v", i, got[i].device,
 				got[i].start.In(loc), got[i].end.In(loc), want[i].start.In(loc), want[i].end.In(loc))
 		}
+	}
+}
+
+func TestOverrideOutlivesARestart(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	c := startCenter(t, time.Date(2026, 12, 2, 21, 0, 0, 0, loc))
+	power := drivers.PointRef{Device: "sign", Point: "power"}
+	c.eventually(t, time.Minute, "sign lit at night", func() bool { return c.gw.SignStatus()["sign"].State == kinds.SignLit })
+	// A manager switches the sign off for a two-hour event.
+	expires := c.clk.Now().Add(2 * time.Hour)
+	if err := c.gw.Priorities().Set(power, priority.Manual, priority.Command{Value: drivers.Bool(false), Author: "user:li", Set: c.clk.Now(), Expires: expires}); err != nil {
+		t.Fatal(err)
+	}
+	c.gw.Reconciler().Trigger(power)
+	c.eventually(t, 10*time.Second, "sign off", func() bool { v, _ := c.sim.Value("sign", "power"); return v.String() == "false" })
+	c.stopGateway(t)
+	c.startGateway(t)
+	cmd, slot, ok := c.gw.Priorities().Effective(power, c.clk.Now())
+	if !ok || slot != priority.Manual || cmd.Author != "user:li" || !cmd.Expires.Equal(expires) {
+		t.Fatalf("after the restart the effective command is %+v in %s (%v), want the manager's override", cmd, slot, ok)
+	}
+	// The schedule (sign on at night) must not relight it: after the
+	// restarted gateway's first reconcile pass and two polls of the sign,
+	// the coil is still off.
+	restarted := c.clk.Now()
+	c.eventually(t, 10*time.Second, "two polls after the restart", func() bool {
+		p, ok := c.gw.Store().Get(power)
+		return ok && p.Time.After(restarted.Add(2*time.Second))
+	})
+	if v, _ := c.sim.Value("sign", "power"); v.String() != "false" {
+		t.Fatalf("the restarted gateway relit the sign despite the override")
 	}
 }

@@ -52,7 +52,8 @@ type Options struct {
 	// OnBroadcast hears every broadcast outcome.
 	OnBroadcast func(kinds.BroadcastRecord)
 	// StateDir holds what must survive a restart: which job instants ran,
-	// which sign nights were reported, the hours each flag has flown.
+	// which sign nights were reported, the hours each flag has flown, the
+	// managers' overrides.
 	// Required when the config has jobs.
 	StateDir string
 	// EvaluateInterval is how often device kinds judge their devices
@@ -198,6 +199,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.stateDir = opts.StateDir
 	g.buildDevices()
 	g.loadFlagHours()
+	g.restoreOverrides()
 	g.onNight = opts.OnNight
 	if err := g.buildScheduler(opts.StateDir); err != nil {
 		g.closeDrivers()
@@ -293,6 +295,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	if len(g.devices.flagpoles) > 0 {
 		start("flag hours", g.keepFlagHours)
+	}
+	if g.overridesFile() != "" {
+		start("overrides", g.keepOverrides)
 	}
 	start("schedule", g.sched.run)
 	wg.Wait()
