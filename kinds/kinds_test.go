@@ -47,7 +47,8 @@ func (b *board) Effective(ref drivers.PointRef) (drivers.Value, priority.Slot, b
 
 func signDevice() *config.Device {
 	return &config.Device{Name: "sign", Kind: config.KindSign, Sign: &config.SignSettings{NominalCurrent: 2.4, LitFraction: 0.7},
-		Points: []*config.Point{{Device: "sign", Name: "power", Access: config.Write, Type: config.TypeBool}, {Device: "sign", Name: "current"}}}
+		Points: []*config.Point{{Device: "sign", Name: "power", Access: config.Write, Type: config.TypeBool}, {Device: "sign", Name: "current"},
+			{Device: "sign", Name: "fault", Type: config.TypeBool}}}
 }
 
 func TestSignStates(t *testing.T) {
@@ -98,6 +99,7 @@ func TestSignAlarmsNeedToLast(t *testing.T) {
 		{"dark while on", true, true, 0, AlarmDarkWhileOn},
 		{"relay stuck closed", false, false, 2.4, AlarmLitWhileOff},
 		{"relay does not follow", true, false, 0, AlarmRelayNotFollow},
+		{"driver reports a fault", true, true, 2.4, AlarmDriverFault},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +107,7 @@ func TestSignAlarmsNeedToLast(t *testing.T) {
 			b.commands[drivers.PointRef{Device: "sign", Point: "power"}] = drivers.Bool(tt.commanded)
 			b.put("sign", "power", drivers.Bool(tt.powerOn))
 			b.put("sign", "current", drivers.Number(tt.amps))
+			b.put("sign", "fault", drivers.Bool(tt.alarm == AlarmDriverFault))
 			alarms := NewAlarms(nil)
 			s := NewSign(signDevice(), b, b, alarms)
 			t0 := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
@@ -124,6 +127,7 @@ func TestSignAlarmsNeedToLast(t *testing.T) {
 				amps = 2.4
 			}
 			b.put("sign", "current", drivers.Number(amps))
+			b.put("sign", "fault", drivers.Bool(false))
 			s.Evaluate(t0.Add(SignAlarmAfter + time.Second))
 			if got := alarms.List(); len(got) != 0 {
 				t.Fatalf("alarms after repair: %+v", got)

@@ -35,6 +35,7 @@ const (
 	AlarmDarkWhileOn    = "dark-while-on"
 	AlarmLitWhileOff    = "lit-while-off"
 	AlarmRelayNotFollow = "relay-not-following"
+	AlarmDriverFault    = "driver-fault" // the LED driver's own fault output
 )
 
 // SignStatus is one evaluation of a sign.
@@ -111,6 +112,10 @@ func (s *Sign) Evaluate(now time.Time) SignStatus {
 		"sign is switched off but draws %.2f A: relay stuck closed", st.CurrentAmps)
 	s.alarm(now, AlarmRelayNotFollow, st.CommandKnown && st.PowerKnown && st.PowerOn != st.Commanded,
 		"power relay reads %v but is commanded %v", st.PowerOn, st.Commanded)
+	if s.dev.Point("fault") != nil {
+		fault, known := goodBool(s.points.Get(drivers.PointRef{Device: s.dev.Name, Point: "fault"}))
+		s.alarm(now, AlarmDriverFault, known && fault, "the sign's driver reports a fault")
+	}
 	return st
 }
 
