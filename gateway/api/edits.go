@@ -376,11 +376,16 @@ func (s *Server) putSchedules(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	if err := s.o.Gateway.ApplySchedule(ctx, next); err != nil {
-		// The running schedule is unchanged; so must the file be.
+		// The running schedule is unchanged; so must the file be, or the
+		// next start would load what was refused now.
+		var rollback error
 		if old != nil {
-			_ = fsutil.WriteFileAtomic(next.SchedulesFile, old, 0o644)
+			rollback = fsutil.WriteFileAtomic(next.SchedulesFile, old, 0o644)
 		} else {
-			_ = os.Remove(next.SchedulesFile)
+			rollback = os.Remove(next.SchedulesFile)
+		}
+		if rollback != nil {
+			err = fmt.Errorf("%w; and putting the previous schedules file back failed, so a restart would load the refused edit: %v", err, rollback)
 		}
 		entry.Result = "not applied: " + err.Error()
 		s.record(entry)
