@@ -139,6 +139,9 @@ func TestCheckReportsProblems(t *testing.T) {
 			[]string{`center.yaml:1:1: center.location: missing required field (lat and lon of the center, for sunrise and sunset)`}},
 		{"YAML syntax error", func(t *testing.T) string { return replace(t, "    unit: 1\n", "    unit: [1\n") },
 			[]string{`center.yaml:14:1: YAML syntax: did not find expected ',' or ']'`}},
+		{"unquoted ${ENV} in a flow mapping", func(t *testing.T) string {
+			return replace(t, "devices:\n", "  broker: {url: \"mqtt://127.0.0.1:1883\", username: b, password: ${PW}}\ndevices:\n")
+		}, []string{`center.yaml:10:1: YAML syntax: did not find expected ',' or '}'; quote a ${ENV} reference inside { … }: password: "${MQTT_PASSWORD}"`}},
 		{"unknown URL scheme", func(t *testing.T) string { return replace(t, "tcp://127.0.0.1:1502", "modbus://127.0.0.1:1502") },
 			[]string{`center.yaml:9:10: connections.bus.url: unknown scheme "modbus" in "modbus://127.0.0.1:1502": use tcp, rtu, rtutcp, mqtt or mqtts`}},
 		{"bad port", func(t *testing.T) string { return replace(t, "tcp://127.0.0.1:1502", "tcp://127.0.0.1:70000") },

@@ -188,6 +188,11 @@ func syntaxDiagnostic(file string, data []byte, err error) Diagnostic {
 			hi = mid
 		}
 	}
+	if hi >= 1 && hi <= len(lines) && strings.Contains(lines[hi-1], "${") && strings.Contains(lines[hi-1], "{") {
+		// A ${ENV} reference inside a { … } mapping reads as YAML's own
+		// braces unless it is quoted.
+		msg += `; quote a ${ENV} reference inside { … }: password: "${MQTT_PASSWORD}"`
+	}
 	return Diagnostic{Pos: Pos{File: file, Line: hi, Col: 1}, Message: "YAML syntax: " + msg}
 }
 
