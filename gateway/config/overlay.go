@@ -31,9 +31,18 @@ type rawSchedules struct {
 	QuietHours *rawQuietHours `yaml:"quiet_hours"`
 }
 
+// SchedulesEnv names the environment variable that moves the schedules
+// file out of the config's folder: under the systemd unit the config is
+// read-only (/etc/beacon) and managers' edits live in the state directory
+// (deploy/beacon.service sets it to /var/lib/beacon/schedules.yaml).
+const SchedulesEnv = "BEACON_SCHEDULES"
+
 // SchedulesPath returns where the schedules file of the center file at
-// centerFile lives.
+// centerFile lives: $BEACON_SCHEDULES when set, else beside it.
 func SchedulesPath(centerFile string) string {
+	if p := os.Getenv(SchedulesEnv); p != "" {
+		return p
+	}
 	return filepath.Join(filepath.Dir(centerFile), SchedulesFile)
 }
 

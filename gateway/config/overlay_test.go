@@ -98,3 +98,14 @@ func TestWithSchedules(t *testing.T) {
 		t.Errorf("bad schedules: %v", err)
 	}
 }
+
+func TestSchedulesPathFromTheEnvironment(t *testing.T) {
+	t.Setenv(SchedulesEnv, "")
+	if got := SchedulesPath("/etc/beacon/center.yaml"); got != "/etc/beacon/schedules.yaml" {
+		t.Errorf("default SchedulesPath = %q", got)
+	}
+	t.Setenv(SchedulesEnv, "/var/lib/beacon/schedules.yaml")
+	if got := SchedulesPath("/etc/beacon/center.yaml"); got != "/var/lib/beacon/schedules.yaml" {
+		t.Errorf("SchedulesPath with %s set = %q", SchedulesEnv, got)
+	}
+}
