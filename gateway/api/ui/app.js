@@ -130,6 +130,14 @@ function renderStatus(st) {
       $('#bc-volume').value = p.volume;
     }
   }
+  // A center with more than one sign, flagpole or PA: the first has the
+  // tile, the others a line each under it.
+  $('#sign-others').replaceChildren(...st.signs.slice(1).map((x) => el('li', {class: x.lit ? 'lit' : ''},
+    x.device + ': ' + t('state_' + x.state) + (x.current_a != null ? ' · ' + x.current_a.toFixed(2) + ' A' : ''))));
+  $('#flag-others').replaceChildren(...st.flags.slice(1).map((x) => el('li', {},
+    x.device + ': ' + (x.position_pct != null ? Math.round(x.position_pct) + ' %' : '?'))));
+  $('#pa-others').replaceChildren(...st.pas.slice(1).map((x) => el('li', {},
+    x.device + ': ' + (x.playing ? t('playing') + ' ' + x.what : t('idle')))));
   $('#alarms').replaceChildren(...(st.alarms.length ? st.alarms.map((a) => el('li', {class: 'lit'}, a.device + ': ' + a.message)) : [el('li', {class: 'okc'}, t('no_alarms'))]));
 }
 
