@@ -241,3 +241,27 @@ func TestOverrideOutlivesARestart(t *testing.T) {
 		t.Fatalf("the restarted gateway relit the sign despite the override")
 	}
 }
+
+func TestUntrustedClockKeepsTheSignLitAndFiresNoJob(t *testing.T) {
+	// A board without a real-time clock boots in 2000; by that clock it
+	// is noon, when the schedule would want the sign off and the flag up.
+	c := startCenter(t, time.Date(2000, 1, 1, 12, 0, 0, 0, time.UTC))
+	c.eventually(t, 30*time.Second, "sign lit on its safe value", func() bool {
+		return c.gw.SignStatus()["sign"].State == kinds.SignLit
+	})
+	// While untrusted the schedule wants each point's safe value: on.
+	cmd, slot, ok := c.gw.Priorities().Effective(drivers.PointRef{Device: "sign", Point: "power"}, c.clk.Now())
+	if v, _ := cmd.Value.AsBool(); !ok || !v {
+		t.Fatalf("sign.power effective %+v in %s (%v), want on", cmd, slot, ok)
+	}
+	// No flag movement and no broadcast while the clock is untrusted.
+	c.eventually(t, 30*time.Second, "a minute of the untrusted clock", func() bool {
+		return c.clk.Now().After(time.Date(2000, 1, 1, 12, 1, 0, 0, time.UTC))
+	})
+	if st := c.gw.Flagpole("flag").Status(); st.Moving || st.Target != "" {
+		t.Errorf("flag asked to move on an untrusted clock: %+v", st)
+	}
+	if recs, queued := c.gw.Broadcasts(); len(recs) != 0 || len(queued) != 0 {
+		t.Errorf("broadcasts on an untrusted clock: %+v %+v", recs, queued)
+	}
+}
