@@ -69,7 +69,7 @@ func TestDemo(t *testing.T) {
 		}
 		var st struct {
 			Center struct{ Name string } `json:"center"`
-			Signs  []struct{ Lit bool } `json:"signs"`
+			Signs  []struct{ Lit bool }  `json:"signs"`
 		}
 		if err := json.Unmarshal(b, &st); err != nil {
 			t.Fatal(err)
