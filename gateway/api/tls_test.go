@@ -12,7 +12,6 @@ import (
 	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
-
 // TestServeTLS: with api.tls set the API speaks HTTPS only, TLS 1.2 at
 // least, and still asks for a token.
 func TestServeTLS(t *testing.T) {
