@@ -16,6 +16,7 @@ import (
 	"github.com/beacon-edge/beacon/gateway/points"
 	"github.com/beacon-edge/beacon/gateway/priority"
 	"github.com/beacon-edge/beacon/internal/clock"
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 const testCenter = `center:
@@ -107,25 +108,13 @@ func startGateway(t *testing.T) (*Gateway, *memory.Driver, func() time.Duration)
 	return g, mem, stop
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestSafeValueIsAppliedAtStart(t *testing.T) {
 	g, mem, _ := startGateway(t)
-	waitFor(t, "sign powered on", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "sign powered on", func() bool {
 		v, _ := mem.Value(power)
 		return drivers.Equal(v, drivers.Bool(true), 0)
 	})
-	waitFor(t, "read-back in the store", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "read-back in the store", func() bool {
 		p, _ := g.Store().Get(power)
 		return p.Quality == points.Good && drivers.Equal(p.Value, drivers.Bool(true), 0)
 	})
@@ -138,12 +127,12 @@ func TestSafeValueIsAppliedAtStart(t *testing.T) {
 func TestPollingFeedsTheStoreAndFailuresStayLocal(t *testing.T) {
 	g, mem, _ := startGateway(t)
 	mem.Set(current, drivers.Number(240)) // raw hundredths are the driver's business; memory holds engineering values
-	waitFor(t, "current polled", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "current polled", func() bool {
 		p, _ := g.Store().Get(current)
 		return p.Quality == points.Good && drivers.Equal(p.Value, drivers.Number(240), 0)
 	})
 	mem.SetFault(current, memory.Fault{ReadErr: errors.New("unit 1 does not answer")})
-	waitFor(t, "current bad", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "current bad", func() bool {
 		p, _ := g.Store().Get(current)
 		return p.Quality == points.Bad && strings.Contains(p.Err, "does not answer")
 	})
@@ -151,7 +140,7 @@ func TestPollingFeedsTheStoreAndFailuresStayLocal(t *testing.T) {
 		t.Errorf("power quality = %v while only current fails, want good", p.Quality)
 	}
 	mem.SetFault(current, memory.Fault{})
-	waitFor(t, "current recovers", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "current recovers", func() bool {
 		p, _ := g.Store().Get(current)
 		return p.Quality == points.Good
 	})
@@ -159,7 +148,7 @@ func TestPollingFeedsTheStoreAndFailuresStayLocal(t *testing.T) {
 
 func TestConnectionWithoutDriverMarksItsPointsBad(t *testing.T) {
 	g, _, _ := startGateway(t)
-	waitFor(t, "room.occupied marked bad", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "room.occupied marked bad", func() bool {
 		p, _ := g.Store().Get(occupied)
 		return p.Quality == points.Bad && strings.Contains(p.Err, "no mqtt driver")
 	})
@@ -167,7 +156,7 @@ func TestConnectionWithoutDriverMarksItsPointsBad(t *testing.T) {
 
 func TestManualOverrideWinsAndExpires(t *testing.T) {
 	g, mem, _ := startGateway(t)
-	waitFor(t, "sign on", func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(true), 0) })
+	testenv.WaitFor(t, 5*time.Second, "sign on", func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(true), 0) })
 	err := g.Priorities().Set(power, priority.Manual, priority.Command{
 		Value: drivers.Bool(false), Author: "test", Set: time.Now(), Expires: time.Now().Add(300 * time.Millisecond),
 	})
@@ -175,13 +164,13 @@ func TestManualOverrideWinsAndExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.Reconciler().Trigger(power)
-	waitFor(t, "override turns the sign off", func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(false), 0) })
-	waitFor(t, "expiry hands back to the safe value", func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(true), 0) })
+	testenv.WaitFor(t, 5*time.Second, "override turns the sign off", func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(false), 0) })
+	testenv.WaitFor(t, 5*time.Second, "expiry hands back to the safe value", func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(true), 0) })
 }
 
 func TestRunStopsPromptly(t *testing.T) {
 	_, mem, stop := startGateway(t)
-	waitFor(t, "first write", func() bool { return len(mem.Writes()) > 0 })
+	testenv.WaitFor(t, 5*time.Second, "first write", func() bool { return len(mem.Writes()) > 0 })
 	if took := stop(); took > 5*time.Second {
 		t.Errorf("Run took %v to stop, want under 5s", took)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/beacon-edge/beacon/gateway/config"
 	"github.com/beacon-edge/beacon/gateway/priority"
 	"github.com/beacon-edge/beacon/internal/clock"
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 func TestApplySchedule(t *testing.T) {
@@ -49,7 +50,7 @@ func TestApplySchedule(t *testing.T) {
 	powerIs := func(want bool) func() bool {
 		return func() bool { v, _ := mem.Value(power); return drivers.Equal(v, drivers.Bool(want), 0) }
 	}
-	waitFor(t, "the day rule darkens the sign", powerIs(false))
+	testenv.WaitFor(t, 5*time.Second, "the day rule darkens the sign", powerIs(false))
 
 	tests := []struct {
 		name      string
@@ -75,7 +76,7 @@ func TestApplySchedule(t *testing.T) {
 			if err := g.ApplySchedule(actx, next); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the device follows the new schedule", powerIs(tt.wantPower))
+			testenv.WaitFor(t, 5*time.Second, "the device follows the new schedule", powerIs(tt.wantPower))
 			cmd, slot, _ := g.Priorities().Effective(power, clk.Now())
 			if slot != tt.wantSlot || cmd.Author != tt.wantRule {
 				t.Errorf("effective slot %s author %q; want %s %q", slot, cmd.Author, tt.wantSlot, tt.wantRule)

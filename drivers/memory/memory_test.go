@@ -10,6 +10,7 @@ import (
 	"github.com/beacon-edge/beacon/drivers"
 	"github.com/beacon-edge/beacon/drivers/memory"
 	"github.com/beacon-edge/beacon/internal/clock"
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 var (
@@ -127,17 +128,6 @@ func TestInvalidCalls(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestDelayOnTheClock(t *testing.T) {
 	clk := clock.NewFake(t0)
 	d := memory.New(clk)
@@ -146,7 +136,7 @@ func TestDelayOnTheClock(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- d.Write(context.Background(), power, drivers.Bool(true)) }()
-	waitFor(t, "the write to be held", func() bool { return d.Pending() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the write to be held", func() bool { return d.Pending() == 1 })
 	clk.Advance(2 * time.Second)
 	select {
 	case err := <-done:
@@ -171,7 +161,7 @@ func TestDelayHonoursCtx(t *testing.T) {
 	errs := make(chan error, 2)
 	go func() { errs <- d.Write(ctx, power, drivers.Bool(true)) }()
 	go func() { _, err := d.Read(ctx, []drivers.PointRef{power}); errs <- err }()
-	waitFor(t, "both calls to be held", func() bool { return d.Pending() == 2 })
+	testenv.WaitFor(t, 5*time.Second, "both calls to be held", func() bool { return d.Pending() == 2 })
 	cancel()
 	for range 2 {
 		if err := <-errs; !errors.Is(err, context.Canceled) {
@@ -209,7 +199,7 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("samples = %+v", got)
 	}
 	cancel()
-	waitFor(t, "the subscription to end", func() bool { return d.Subscribers() == 0 })
+	testenv.WaitFor(t, 5*time.Second, "the subscription to end", func() bool { return d.Subscribers() == 0 })
 	d.Set(amps, drivers.Number(0.7))
 	if n := count(); n != 2 {
 		t.Errorf("delivered after ctx ended: %d samples", n)

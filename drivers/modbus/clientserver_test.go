@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 // TestClientServerFunctionCodes runs every function code of Beacon's client
@@ -326,7 +328,7 @@ func TestContextCancelEndsWait(t *testing.T) {
 			c := newTestClient(t, s, tr, ClientConfig{Timeout: 10 * time.Second})
 			ctx, cancel := context.WithCancel(context.Background())
 			go func() {
-				waitFor(t, "request sent", 2*time.Second, func() bool { return len(c.sem) == 1 })
+				testenv.WaitFor(t, 2*time.Second, "request sent", func() bool { return len(c.sem) == 1 })
 				cancel()
 			}()
 			start := time.Now()

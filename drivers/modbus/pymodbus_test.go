@@ -258,7 +258,7 @@ func TestClientReconnectsToPymodbusServer(t *testing.T) {
 	}
 	startPeer(t, nil, "server", "--port", port)
 	var got []uint16
-	waitFor(t, "client reconnects to the restarted server", 10*time.Second, func() bool {
+	testenv.WaitFor(t, 10*time.Second, "client reconnects to the restarted server", func() bool {
 		got, err = c.ReadHoldingRegisters(ctxTimeout(t, time.Second), 1, 8, 1)
 		return err == nil
 	})

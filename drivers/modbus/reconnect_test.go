@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 // TestReconnectWithBackoff stops the server under a working client, checks
@@ -71,7 +73,7 @@ func TestReconnectWithBackoff(t *testing.T) {
 		t.Fatalf("listen again on %s: %v", addr, err)
 	}
 	var v []uint16
-	waitFor(t, "client reconnects", 2*time.Second, func() bool {
+	testenv.WaitFor(t, 2*time.Second, "client reconnects", func() bool {
 		v, err = c.ReadHoldingRegisters(ctxTimeout(t, time.Second), 1, 0, 1)
 		return err == nil
 	})
@@ -172,5 +174,5 @@ func TestServerCloseStopsEverything(t *testing.T) {
 	if _, err := c.ReadCoils(ctxTimeout(t, time.Second), 1, 0, 1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after client Close: err = %v, want ErrClosed", err)
 	}
-	waitFor(t, "goroutines end", 2*time.Second, func() bool { return runtime.NumGoroutine() <= before })
+	testenv.WaitFor(t, 2*time.Second, "goroutines end", func() bool { return runtime.NumGoroutine() <= before })
 }

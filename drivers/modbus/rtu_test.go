@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 // timedLink records when each write started and each read returned data.
@@ -92,7 +94,7 @@ func TestRTUBroadcast(t *testing.T) {
 		t.Fatalf("broadcast took %v: the client waited for an answer", d)
 	}
 	for _, id := range []byte{1, 2} {
-		waitFor(t, "broadcast reaches every unit", 2*time.Second, func() bool {
+		testenv.WaitFor(t, 2*time.Second, "broadcast reaches every unit", func() bool {
 			v, _ := s.Unit(id).Bank.Registers(HoldingRegisters, 9, 1)
 			return v[0] == 99
 		})

@@ -22,6 +22,7 @@ import (
 	"github.com/beacon-edge/beacon/gateway/schedule"
 	"github.com/beacon-edge/beacon/gateway/telemetry"
 	"github.com/beacon-edge/beacon/internal/clock"
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 const testCenter = `center:
@@ -189,17 +190,6 @@ func (f *fixture) call(t *testing.T, role Role, method, path, body string) (int,
 	return resp.StatusCode, b
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestAuth(t *testing.T) {
 	f := start(t)
 	tests := []struct {
@@ -257,7 +247,7 @@ func TestAuth(t *testing.T) {
 
 func TestReads(t *testing.T) {
 	f := start(t)
-	waitFor(t, "the sign read", func() bool { p, _ := f.gw.Store().Get(current); return p.Quality.String() == "good" })
+	testenv.WaitFor(t, 5*time.Second, "the sign read", func() bool { p, _ := f.gw.Store().Get(current); return p.Quality.String() == "good" })
 	t.Run("whoami", func(t *testing.T) {
 		code, b := f.call(t, Manager, "GET", "/api/whoami", "")
 		if code != 200 || string(bytes.TrimSpace(b)) != `{"name":"manager-1","role":"manager"}` {
@@ -266,7 +256,7 @@ func TestReads(t *testing.T) {
 	})
 	t.Run("status", func(t *testing.T) {
 		var st statusJSON
-		waitFor(t, "the sign judged", func() bool {
+		testenv.WaitFor(t, 5*time.Second, "the sign judged", func() bool {
 			code, b := f.call(t, Viewer, "GET", "/api/status", "")
 			if code != 200 {
 				t.Fatalf("%d %s", code, b)
@@ -379,7 +369,7 @@ func TestOverride(t *testing.T) {
 	powerIs := func(want bool) func() bool {
 		return func() bool { v, _ := f.mem.Value(power); return drivers.Equal(v, drivers.Bool(want), 0) }
 	}
-	waitFor(t, "the schedule turns the sign off at noon", powerIs(false))
+	testenv.WaitFor(t, 5*time.Second, "the schedule turns the sign off at noon", powerIs(false))
 	bad := []struct {
 		name, body string
 		want       int
@@ -411,7 +401,7 @@ func TestOverride(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%d %s", code, b)
 		}
-		waitFor(t, "the override reaches the device", powerIs(true))
+		testenv.WaitFor(t, 5*time.Second, "the override reaches the device", powerIs(true))
 		c, slot, _ := f.gw.Priorities().Effective(power, f.clk.Now())
 		if slot != priority.Manual || c.Author != "user:manager-1" || c.Expires.Sub(c.Set) != time.Hour {
 			t.Errorf("effective %s %+v", slot, c)
@@ -427,7 +417,7 @@ func TestOverride(t *testing.T) {
 		if code != 200 || !strings.Contains(string(b), `"cleared":true`) {
 			t.Fatalf("%d %s", code, b)
 		}
-		waitFor(t, "the schedule again", powerIs(false))
+		testenv.WaitFor(t, 5*time.Second, "the schedule again", powerIs(false))
 		a := f.audit[len(f.audit)-1]
 		if a.Action != ActionOverrideClear || a.After != "false (schedule, rule:sign-at-night)" {
 			t.Errorf("audit %+v", a)
@@ -474,7 +464,7 @@ func TestBroadcasts(t *testing.T) {
 		if code != 202 {
 			t.Fatalf("%d %s", code, b)
 		}
-		waitFor(t, "the amplifier on", func() bool {
+		testenv.WaitFor(t, 5*time.Second, "the amplifier on", func() bool {
 			v, _ := f.mem.Value(drivers.PointRef{Device: "pa", Point: "power"})
 			return drivers.Equal(v, drivers.Bool(true), 0)
 		})
@@ -482,7 +472,7 @@ func TestBroadcasts(t *testing.T) {
 			t.Fatalf("stop: %d %s", code, b)
 		}
 		var bs broadcastsJSON
-		waitFor(t, "the broadcast recorded", func() bool {
+		testenv.WaitFor(t, 5*time.Second, "the broadcast recorded", func() bool {
 			_, b := f.call(t, Viewer, "GET", "/api/broadcasts", "")
 			bs = broadcastsJSON{}
 			json.Unmarshal(b, &bs)
@@ -566,7 +556,7 @@ func TestSchedules(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%d %s", code, body)
 		}
-		waitFor(t, "the sign lit by the new window", func() bool { v, _ := f.mem.Value(power); return drivers.Equal(v, drivers.Bool(true), 0) })
+		testenv.WaitFor(t, 5*time.Second, "the sign lit by the new window", func() bool { v, _ := f.mem.Value(power); return drivers.Equal(v, drivers.Bool(true), 0) })
 		cfg, err := config.Load(f.cfgFile)
 		if err != nil {
 			t.Fatalf("beacon check sees: %v", err)

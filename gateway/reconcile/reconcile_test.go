@@ -15,6 +15,7 @@ import (
 	"github.com/beacon-edge/beacon/gateway/points"
 	"github.com/beacon-edge/beacon/gateway/priority"
 	"github.com/beacon-edge/beacon/internal/clock"
+	"github.com/beacon-edge/beacon/internal/testenv"
 )
 
 var (
@@ -137,7 +138,7 @@ func (h *harness) start(t *testing.T) {
 // in all, and is asleep now.
 func (h *harness) waitAsleepAfter(t *testing.T, gen int64) {
 	t.Helper()
-	waitFor(t, "the reconciler to go to sleep", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the reconciler to go to sleep", func() bool {
 		return h.r.sleeps.Load() > gen && h.r.asleep.Load() == int32(len(h.r.conns))
 	})
 }
@@ -162,17 +163,6 @@ func (h *harness) auditLog() []AuditEvent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]AuditEvent(nil), h.audits...)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestFirstPass(t *testing.T) {
@@ -442,7 +432,7 @@ func TestWriteInFlightCompletesOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.r.Run(ctx) }()
-	waitFor(t, "the write to be in flight", func() bool { return h.drv.Pending() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the write to be in flight", func() bool { return h.drv.Pending() == 1 })
 	cancel()
 	select {
 	case <-done:
@@ -476,7 +466,7 @@ func TestRunReturnsWithinOpTimeoutWhenDeviceHangs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.r.Run(ctx) }()
-	waitFor(t, "the write to be in flight", func() bool { return h.drv.Pending() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the write to be in flight", func() bool { return h.drv.Pending() == 1 })
 	start := time.Now()
 	cancel()
 	select {
@@ -520,7 +510,7 @@ func TestConnectionsFailLocally(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	waitFor(t, "the healthy sign to be on while the PA hangs", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the healthy sign to be on while the PA hangs", func() bool {
 		v, _ := healthy.Value(power)
 		return drivers.Equal(v, on, 0) && hung.Pending() == 1
 	})
