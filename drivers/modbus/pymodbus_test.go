@@ -1,99 +1,21 @@
 package modbus
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/beacon-edge/beacon/internal/pymodbustest"
 	"github.com/beacon-edge/beacon/internal/testenv"
 	"golang.org/x/sys/unix"
 )
-
-// peer is a running testdata/pymodbus_peer.py.
-type peer struct {
-	cmd   *exec.Cmd
-	ready string // what followed READY: the port, or the fd
-	out   chan string
-}
-
-// startPeer runs pymodbus_peer.py with args and waits (up to 15 s) for its
-// READY line; the process is killed at test end. extra files become fd 3….
-func startPeer(t *testing.T, extra []*os.File, args ...string) *peer {
-	t.Helper()
-	py := testenv.Python(t, "pymodbus")
-	cmd := exec.Command(py, append([]string{"testdata/pymodbus_peer.py"}, args...)...)
-	cmd.ExtraFiles = extra
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start pymodbus peer: %v", err)
-	}
-	p := &peer{cmd: cmd, out: make(chan string, 16)}
-	done := make(chan struct{})
-	go func() {
-		defer close(p.out)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.out <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		close(done)
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("pymodbus peer %v stderr (last 2000 bytes):\n%s", args, tail(stderr.String(), 2000))
-		}
-	})
-	if len(args) > 0 && strings.HasSuffix(args[0], "client") {
-		return p // clients print their result at the end
-	}
-	line := p.line(t, 15*time.Second)
-	ready, ok := strings.CutPrefix(line, "READY ")
-	if !ok {
-		t.Fatalf("pymodbus peer %v printed %q, want READY", args, line)
-	}
-	p.ready = ready
-	return p
-}
-
-// line returns the next line the peer prints, failing after within.
-func (p *peer) line(t *testing.T, within time.Duration) string {
-	t.Helper()
-	timer := time.NewTimer(within)
-	defer timer.Stop()
-	select {
-	case l, ok := <-p.out:
-		if !ok {
-			t.Fatalf("pymodbus peer exited without output")
-		}
-		return l
-	case <-timer.C:
-		t.Fatalf("pymodbus peer printed nothing within %v", within)
-	}
-	return ""
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
 
 // The data the pymodbus peer's units hold (see pymodbus_peer.py).
 func peerCoil(i int) bool      { return i%3 == 0 }
@@ -227,8 +149,8 @@ func TestClientAgainstPymodbusServer(t *testing.T) {
 		{"rtu over tcp", "rtu", "rtutcp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startPeer(t, nil, "server", "--framer", tc.framer)
-			c, err := NewClient(tc.scheme+"://127.0.0.1:"+p.ready, ClientConfig{Timeout: 3 * time.Second})
+			p := pymodbustest.Start(t, nil, "server", "--framer", tc.framer)
+			c, err := NewClient(tc.scheme+"://127.0.0.1:"+p.Ready, ClientConfig{Timeout: 3 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +164,7 @@ func TestClientAgainstPymodbusServer(t *testing.T) {
 // working client and starts it again on the same port.
 func TestClientReconnectsToPymodbusServer(t *testing.T) {
 	port := strconv.Itoa(testenv.FreePort(t))
-	p := startPeer(t, nil, "server", "--port", port)
+	p := pymodbustest.Start(t, nil, "server", "--port", port)
 	c, err := NewClient("tcp://127.0.0.1:"+port, ClientConfig{Timeout: time.Second, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -251,12 +173,11 @@ func TestClientReconnectsToPymodbusServer(t *testing.T) {
 	if got, err := c.ReadHoldingRegisters(ctxTimeout(t, 3*time.Second), 1, 7, 1); err != nil || got[0] != 7 {
 		t.Fatalf("before: %v, %v", got, err)
 	}
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
+	p.Stop()
 	if _, err := c.ReadHoldingRegisters(ctxTimeout(t, 3*time.Second), 1, 7, 1); !errors.Is(err, ErrConnection) {
 		t.Fatalf("server gone: err = %v, want ErrConnection", err)
 	}
-	startPeer(t, nil, "server", "--port", port)
+	pymodbustest.Start(t, nil, "server", "--port", port)
 	var got []uint16
 	testenv.WaitFor(t, 10*time.Second, "client reconnects to the restarted server", func() bool {
 		got, err = c.ReadHoldingRegisters(ctxTimeout(t, time.Second), 1, 8, 1)
@@ -293,7 +214,7 @@ func peerBankServer(t *testing.T) *Server {
 // peerBankServer, and what it left in the bank.
 func checkPeerClientResult(t *testing.T, s *Server, line string, serial bool) {
 	var got map[string]map[string]any
-	t.Logf("pymodbus client: %s", tail(line, 300))
+	t.Logf("pymodbus client: %s", pymodbustest.Tail(line, 300))
 	if err := json.Unmarshal([]byte(line), &got); err != nil {
 		t.Fatalf("pymodbus client output %q: %v", line, err)
 	}
@@ -353,8 +274,8 @@ func TestPymodbusClientAgainstServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, port, _ := strings.Cut(addr.String(), ":")
-			p := startPeer(t, nil, "client", "--framer", tc.framer, "--port", port)
-			checkPeerClientResult(t, s, p.line(t, 30*time.Second), false)
+			p := pymodbustest.Start(t, nil, "client", "--framer", tc.framer, "--port", port)
+			checkPeerClientResult(t, s, p.Line(t, 30*time.Second), false)
 		})
 	}
 }
@@ -388,7 +309,7 @@ func TestRTUOverPTY(t *testing.T) {
 	const line = "?baud=38400&parity=N&stop=1"
 	t.Run("Beacon client, pymodbus server", func(t *testing.T) {
 		master, slave := openPTY(t)
-		startPeer(t, []*os.File{master}, "rtu-server", "--fd", "3")
+		pymodbustest.Start(t, []*os.File{master}, "rtu-server", "--fd", "3")
 		c, err := NewClient("rtu://"+slave+line, ClientConfig{Timeout: 3 * time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -406,7 +327,7 @@ func TestRTUOverPTY(t *testing.T) {
 		if err := s.ServeRTU(port, T35(38400, 10)); err != nil {
 			t.Fatal(err)
 		}
-		p := startPeer(t, []*os.File{master}, "rtu-client", "--fd", "3")
-		checkPeerClientResult(t, s, p.line(t, 30*time.Second), true)
+		p := pymodbustest.Start(t, []*os.File{master}, "rtu-client", "--fd", "3")
+		checkPeerClientResult(t, s, p.Line(t, 30*time.Second), true)
 	})
 }
